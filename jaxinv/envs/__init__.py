@@ -1,0 +1,1 @@
+"""Inventory environments as pure functions over flax dataclasses (gymnax API)."""
