@@ -1,0 +1,70 @@
+"""Many supply chains stepped together under a hand-made policy, on one or all CPU cores.
+
+``make_rollout`` builds a pure function ``key -> (return_sum, episodes)`` that steps
+``num_envs`` chains for ``num_steps`` periods with the env's batched ``step_many`` and sums the
+(discounted, as the env defines) reward of every episode that ends. ``shard_over_devices``
+spreads independent slices of the batch over local devices (on a CPU, one per core when
+``XLA_FLAGS=--xla_force_host_platform_device_count=N`` is set before JAX starts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import PartitionSpec
+
+from jaxinv.policies.constant import Policy
+
+Rollout = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
+
+
+def make_rollout(env, params, policy: Policy, num_envs: int, num_steps: int) -> Rollout:
+    """``key -> (return_sum, episodes)``, both (num_envs,): summed returns of finished episodes."""
+
+    def rollout(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+        obs, state = jax.vmap(env.reset, (0, None))(jax.random.split(key, num_envs), params)
+
+        def period(carry, step_key):
+            obs, state, running, total, episodes = carry
+            policy_key, env_key = jax.random.split(step_key)
+            action = policy(policy_key, obs)
+            obs, state, reward, done, _, _ = env.step_many(env_key, state, action, params)
+            running = running + reward
+            total = total + jnp.where(done, running, 0.0)
+            episodes = episodes + done
+            running = jnp.where(done, 0.0, running)
+            return (obs, state, running, total, episodes), None
+
+        zeros = jnp.zeros((num_envs,), jnp.float32)
+        carry = (obs, state, zeros, zeros, jnp.zeros((num_envs,), jnp.int32))
+        carry, _ = jax.lax.scan(period, carry, jax.random.split(key, num_steps))
+        return carry[3], carry[4]
+
+    return rollout
+
+
+def shard_over_devices(make: Callable[[int], Rollout], num_envs: int, devices=None):
+    """Split ``num_envs`` evenly over ``devices``: each runs ``make(num_envs // n)`` on its own
+    key, with no communication. Returns a jitted ``key -> (return_sum, episodes)``."""
+    devices = jax.local_devices() if devices is None else devices
+    n = len(devices)
+    if num_envs % n:
+        raise ValueError(f"num_envs={num_envs} is not divisible by {n} devices")
+    local = make(num_envs // n)
+    if n == 1:
+        return jax.jit(local)
+    mesh = jax.sharding.Mesh(devices, ("envs",))
+
+    def per_device(keys: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return local(keys[0])
+
+    sharded = jax.shard_map(
+        per_device,
+        mesh=mesh,
+        in_specs=PartitionSpec("envs"),
+        out_specs=PartitionSpec("envs"),
+        check_vma=False,
+    )
+    return jax.jit(lambda key: sharded(jax.random.split(key, n)))

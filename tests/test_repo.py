@@ -1,0 +1,23 @@
+"""The repository keeps its promises: CI runs exactly the README's test command."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    """The shell commands in the README's Quickstart section, in order."""
+    text = (ROOT / "README.md").read_text()
+    quickstart = text.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(?:bash|sh)\n(.+?)\n```", quickstart, flags=re.S)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    commands = readme_commands()
+    assert len(commands) == 2, commands
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert commands[1].strip() in [line.strip() for line in ci_lines]
+    assert "pytest" in commands[1] and "jaxinv demo" in commands[0]
