@@ -33,7 +33,7 @@ def make(env_id: str, **config: Any) -> tuple[Any, Any]:
     """
     if env_id not in _REGISTRY:
         raise ValueError(
-            f"unknown environment id {env_id!r}.{suggest(env_id, registered_envs)} "
+            f"unknown environment id {env_id!r}{suggest(env_id, registered_envs)} "
             f"Registered: {', '.join(registered_envs)}"
         )
     return _REGISTRY[env_id](**config)

@@ -300,7 +300,8 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
         """
         if self.observation == "orgym":
             return jnp.concatenate([state.on_hand, state.order_log.reshape(-1)])
-        remaining = 1.0 - state.time.astype(jnp.float32) / self.periods
+        # Whole periods left, then divided: exactly 0.0 at the end, also under jit.
+        remaining = (self.periods - state.time).astype(jnp.float32) / self.periods
         return jnp.concatenate(
             [state.on_hand, state.pipeline.reshape(-1), state.unfilled, remaining[None]]
         )
@@ -318,11 +319,22 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
         return MultiDiscrete(np.asarray(params.c, np.int64) + 1)
 
     def observation_space(self, params: EnvParams | None = None) -> spaces.Box:
-        """OR-Gym's observation bounds (from the largest capacity and the horizon)."""
+        """Bounds every observation reachable with actions from ``action_space`` respects.
+
+        ``"orgym"``: ``[0, max(I0) + max(c) * periods]``; no stage can hold more than its
+        initial stock plus every shipment it could receive, and a logged request is at most c.
+        (OR-Gym declares ``max(c) * periods`` as the high, which the reset observation itself
+        exceeds when ``I0`` is large or the horizon short, and a negative low for v0 that no
+        observation reaches.) ``"full"``: low 0, high unbounded (v0's retail backlog grows
+        with demand).
+        """
         params = self.default_params if params is None else params
-        bound = float(np.max(np.asarray(params.c))) * self.periods
-        low = 0.0 if not self.backlog else -10.0 * bound
-        return spaces.Box(low, bound, (self.obs_size,), jnp.float32)
+        if self.observation == "full":
+            return spaces.Box(0.0, jnp.inf, (self.obs_size,), jnp.float32)
+        high = float(np.max(np.asarray(params.I0))) + float(np.max(np.asarray(params.c))) * (
+            self.periods
+        )
+        return spaces.Box(0.0, high, (self.obs_size,), jnp.float32)
 
     @property
     def num_actions(self) -> int:
@@ -397,7 +409,9 @@ def make_inv_management(env_id: str, **config: Any) -> tuple[InvManagement, EnvP
         source = "trace"
     else:
         if cfg["user_D"] is not None:
-            raise validate.fail(env_id, "user_D", "...", "user_D is only read with dist=5")
+            raise validate.fail(
+                env_id, "user_D", cfg["user_D"], f"user_D is only read with dist=5, not dist={dist}"
+            )
         demand = demand_lib.build_table(dist, check_dist_param(env_id, dist, cfg["dist_param"]))
         source = "table"
 

@@ -29,7 +29,7 @@ def reject_unknown(env_id: str, config: dict[str, Any], known: Iterable[str]) ->
     for key in config:
         if key not in known:
             raise ConfigError(
-                f"{env_id}: unknown config key {key!r}.{suggest(key, known)} "
+                f"{env_id}: unknown config key {key!r}{suggest(key, known)} "
                 f"Known keys: {', '.join(known)}"
             )
 
@@ -105,6 +105,6 @@ def as_int(env_id: str, key: str, value: Any, *, low: int, high: int | None = No
 
 
 def suggest(name: str, choices: Sequence[str]) -> str:
-    """' Did you mean X?' for the closest of ``choices``, or ''."""
+    """'. Did you mean X?' for the closest of ``choices``, or '.' (ends a sentence)."""
     close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-    return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f". Did you mean {', '.join(repr(c) for c in close)}?" if close else "."
