@@ -3,8 +3,9 @@
     python benchmarks/env_throughput.py [--env ID] [--orgym-python .venv-orgym/bin/python]
 
 For each batch size, N chains are stepped for T periods under uniformly random valid orders
-(``jaxinv.simulate`` with the env's batched ``step_many``; auto-reset at the horizon included),
-once on a single CPU device and once split over one device per core. Compilation is timed apart
+(``jaxinv.simulate``; auto-reset at the horizon included), on a single CPU device and split over
+one device per core, through the env's batched ``step_many`` (one key per batch) and through the
+gymnax idiom ``vmap(env.step)`` with a key per chain. Compilation is timed apart
 from running; the run time is the best of ``--repeats``. With ``--orgym-python``, one or-gym env
 is stepped in that interpreter in the same run (benchmarks/orgym_steps.py) and the ratio is
 reported against it. Writes ``benchmarks/results/env_throughput_<env>.json`` (with machine
@@ -56,12 +57,19 @@ def machine_info() -> dict[str, object]:
     }
 
 
-def time_rollout(env, params, num_envs: int, num_steps: int, devices, repeats: int) -> dict:
+APIS = {"step_many": False, "vmap(step)": True}  # name -> per_env_keys
+
+
+def time_rollout(
+    env, params, num_envs: int, num_steps: int, devices, repeats: int, api: str
+) -> dict:
     """Compile and run one rollout configuration; steps/s from the best repeat."""
     policy = uniform_random(params.c)
     start = time.perf_counter()
     rollout = simulate.shard_over_devices(
-        lambda n: simulate.make_rollout(env, params, policy, n, num_steps), num_envs, devices
+        lambda n: simulate.make_rollout(env, params, policy, n, num_steps, APIS[api]),
+        num_envs,
+        devices,
     )
     jax.block_until_ready(rollout(jax.random.key(0)))
     first_call = time.perf_counter() - start
@@ -72,6 +80,7 @@ def time_rollout(env, params, num_envs: int, num_steps: int, devices, repeats: i
         best = min(best, time.perf_counter() - start)
     steps = num_envs * num_steps
     return {
+        "api": api,
         "num_envs": num_envs,
         "num_steps": num_steps,
         "devices": len(devices),
@@ -102,10 +111,12 @@ def plot(result: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for devices in sorted({r["devices"] for r in result["runs"]}):
-        runs = [r for r in result["runs"] if r["devices"] == devices]
-        label = f"jaxinv, {devices} CPU device{'s' if devices > 1 else ''}"
-        ax.plot([r["num_envs"] for r in runs], [r["steps_per_s"] for r in runs], "o-", label=label)
+    for api, style in zip(APIS, ("o-", "s--"), strict=True):
+        for devices in sorted({r["devices"] for r in result["runs"]}):
+            runs = [r for r in result["runs"] if r["devices"] == devices and r["api"] == api]
+            label = f"jaxinv {api}, {devices} CPU device{'s' if devices > 1 else ''}"
+            xs, ys = [r["num_envs"] for r in runs], [r["steps_per_s"] for r in runs]
+            ax.plot(xs, ys, style, label=label)
     if result.get("orgym"):
         ax.axhline(result["orgym"]["steps_per_s"], color="grey", ls="--", label="or-gym, 1 env")
     ax.set_xscale("log", base=2)
@@ -130,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--min-steps", type=int, default=1 << 22, help="env steps per timed run")
     parser.add_argument("--max-periods", type=int, default=4096, help="periods per timed run")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--orgym-python", help="a Python with or-gym 0.5.0 installed")
     parser.add_argument("--orgym-steps", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -140,18 +151,19 @@ def main(argv: list[str] | None = None) -> dict:
     all_devices = jax.local_devices()
     device_sets = [all_devices[:1]] + ([all_devices] if len(all_devices) > 1 else [])
     runs = []
-    for devices in device_sets:
-        for num_envs in (int(b) for b in args.batch_sizes.split(",")):
-            if num_envs % len(devices):
-                continue
-            num_steps = min(args.max_periods, max(env.periods, args.min_steps // num_envs))
-            run = time_rollout(env, params, num_envs, num_steps, devices, args.repeats)
-            runs.append(run)
-            print(
-                f"{len(devices)} device(s) {num_envs:>6} envs: {run['steps_per_s'] / 1e6:8.2f}M "
-                f"steps/s (compile {run['compile_s']:.1f}s)",
-                flush=True,
-            )
+    for api in APIS:
+        for devices in device_sets:
+            for num_envs in (int(b) for b in args.batch_sizes.split(",")):
+                if num_envs % len(devices):
+                    continue
+                num_steps = min(args.max_periods, max(env.periods, args.min_steps // num_envs))
+                run = time_rollout(env, params, num_envs, num_steps, devices, args.repeats, api)
+                runs.append(run)
+                print(
+                    f"{api:>10} {len(devices)} device(s) {num_envs:>6} envs: "
+                    f"{run['steps_per_s'] / 1e6:8.2f}M steps/s (compile {run['compile_s']:.1f}s)",
+                    flush=True,
+                )
     best = max(runs, key=lambda r: r["steps_per_s"])
     result = {
         "env": args.env,
@@ -170,7 +182,7 @@ def main(argv: list[str] | None = None) -> dict:
         )
     print(
         f"best: {best['steps_per_s'] / 1e6:.2f}M steps/s at {best['num_envs']} envs "
-        f"on {best['devices']} device(s)"
+        f"on {best['devices']} device(s) with {best['api']}"
     )
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"env_throughput_{args.env}_{result['machine']['backend']}"

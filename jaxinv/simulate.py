@@ -20,8 +20,20 @@ from jaxinv.policies.constant import Policy
 Rollout = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 
 
-def make_rollout(env, params, policy: Policy, num_envs: int, num_steps: int) -> Rollout:
-    """``key -> (return_sum, episodes)``, both (num_envs,): summed returns of finished episodes."""
+def make_rollout(
+    env, params, policy: Policy, num_envs: int, num_steps: int, per_env_keys: bool = False
+) -> Rollout:
+    """``key -> (return_sum, episodes)``, both (num_envs,): summed returns of finished episodes.
+
+    Steps with ``env.step_many`` (one key per batch); ``per_env_keys=True`` uses the gymnax
+    idiom instead, ``vmap(env.step)`` with a key split off for every chain every period.
+    """
+    vmapped_step = jax.vmap(env.step, (0, 0, 0, None))
+
+    def step(key, state, action):
+        if per_env_keys:
+            return vmapped_step(jax.random.split(key, num_envs), state, action, params)
+        return env.step_many(key, state, action, params)
 
     def rollout(key: jax.Array) -> tuple[jax.Array, jax.Array]:
         obs, state = jax.vmap(env.reset, (0, None))(jax.random.split(key, num_envs), params)
@@ -30,7 +42,7 @@ def make_rollout(env, params, policy: Policy, num_envs: int, num_steps: int) -> 
             obs, state, running, total, episodes = carry
             policy_key, env_key = jax.random.split(step_key)
             action = policy(policy_key, obs)
-            obs, state, reward, done, _, _ = env.step_many(env_key, state, action, params)
+            obs, state, reward, done, _, _ = step(env_key, state, action)
             running = running + reward
             total = total + jnp.where(done, running, 0.0)
             episodes = episodes + done

@@ -21,3 +21,23 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1].strip() in [line.strip() for line in ci_lines]
     assert "pytest" in commands[1] and "jaxinv demo" in commands[0]
+
+
+def test_pinned_dependencies_import_together_at_their_pins() -> None:
+    """The runtime pins in pyproject.toml are what is installed, and they import together."""
+    import importlib
+    import tomllib
+    from importlib.metadata import version
+
+    pins = {}
+    for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"
+    ]:
+        name, sep, pinned = requirement.partition("==")
+        if sep:
+            pins[name] = pinned
+    assert {"jax", "jaxlib", "flax", "optax", "chex", "distrax", "gymnax"} <= set(pins)
+    for name, pinned in pins.items():
+        assert version(name) == pinned, name
+    for module in ("jax", "flax.struct", "optax", "chex", "distrax", "gymnax"):
+        importlib.import_module(module)
