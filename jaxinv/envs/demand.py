@@ -111,9 +111,9 @@ def pad_table(table: DemandTable, size: int) -> DemandTable:
     return table.replace(thresholds=jnp.concatenate([table.thresholds, unreachable]))
 
 
-def sample_table(key: jax.Array, table: DemandTable) -> jax.Array:
-    """One draw from ``table``, as float32 units, shape ()."""
-    bits = jax.random.bits(key, dtype=jnp.uint32) >> (32 - RESOLUTION_BITS)
+def sample_table(key: jax.Array, table: DemandTable, shape: tuple[int, ...] = ()) -> jax.Array:
+    """Independent draws from ``table`` as float32 units, of the given shape."""
+    bits = jax.random.bits(key, shape, jnp.uint32) >> (32 - RESOLUTION_BITS)
     return draw_from_bits(bits, table)
 
 

@@ -269,12 +269,10 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
         ``step`` for the same key (both are exact draws).
         """
         params = self.default_params if params is None else params
-        batch = action.shape[0]
         if self.demand_source == "trace":
             demand = jax.vmap(self._trace_demand, (0, None))(state.time, params)
         else:
-            bits = jax.random.bits(key, (batch,), jnp.uint32) >> (32 - demand_lib.RESOLUTION_BITS)
-            demand = demand_lib.draw_from_bits(bits, params.demand)
+            demand = demand_lib.sample_table(key, params.demand, action.shape[:1])
         out = jax.vmap(self.transition, (0, 0, 0, None))(demand, state, action, params)
         return self._auto_reset(*out, params)
 
