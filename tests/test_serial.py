@@ -580,3 +580,24 @@ def test_reset_observation_inside_the_space(config: dict) -> None:
     env, params = jaxinv.make(V1, **config)
     obs, _ = env.reset(jax.random.key(0), params)
     assert bool(env.observation_space(params).contains(obs))
+
+
+@pytest.mark.parametrize("env_id", [V0, V1])
+def test_nan_and_infinite_orders_keep_everything_finite(env_id: str) -> None:
+    """A diverged policy's NaN or infinite orders never turn the state or reward into NaN:
+    NaN orders count as none and orders stop at MAX_ORDER (here with k = 0, where an infinite
+    unfilled amount would otherwise give 0 * inf = NaN)."""
+    env, params = jaxinv.make(env_id, periods=5, k=[0.0, 0.0, 0.0, 0.0])
+    bad = jnp.asarray([jnp.nan, jnp.inf, -jnp.inf], jnp.float32)
+    _, state = env.reset(jax.random.key(0), params)
+    infos = []
+    for period in range(5):
+        obs, state, reward, *_, info = env.step(jax.random.key(period), state, bad, params)
+        infos.append(info)
+        for value in (obs, reward, *jax.tree.leaves(state), *jax.tree.leaves(info)):
+            assert np.isfinite(np.asarray(value)).all()
+    # Period 0: the NaN and -inf orders are none; the +inf order is capped, not dropped, and
+    # stage 2 ships all it may (capacity 90 of its 200 on hand).
+    first = infos[0]
+    np.testing.assert_array_equal(first["shipments"], [0.0, 90.0, 0.0])
+    assert float(first["unfilled"][2]) == serial.MAX_ORDER - 90.0

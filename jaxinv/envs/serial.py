@@ -5,8 +5,9 @@ retailer, stage ``M - 1`` the furthest upstream stage that holds stock, and abov
 material source with unlimited stock (OR-Gym's last stage, which holds none). Each period, in
 OR-Gym's order:
 
-1. every stage ``i`` requests ``floor(max(action_i, 0))`` units from its supplier ``i + 1``;
-   in v0 the supplier's unfilled requests from last period are added (backlog);
+1. every stage ``i`` requests ``floor(max(action_i, 0))`` units from its supplier ``i + 1``
+   (at most 2**24; a NaN order is none); in v0 the supplier's unfilled requests from last
+   period are added (backlog);
 2. the supplier ships ``min(request, capacity c_i, its on-hand at the start of the period)``;
    the source above the top stage is limited by its capacity only;
 3. shipments placed ``L_i`` periods ago arrive at stage ``i`` (``L_i = 0``: this period);
@@ -58,6 +59,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 OBSERVATIONS = ("orgym", "full")
 MAX_LEAD_TIME = 1000
+MAX_ORDER = float(1 << 24)
+"""Largest order a stage can place in one period (float32 counts whole units exactly to here)."""
 
 
 @struct.dataclass
@@ -156,7 +159,11 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
     ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict[str, jax.Array]]:
         """One period given this period's retail demand (units, shape ()): deterministic."""
         m, w = self.num_stages, self.max_lead_time
-        requested = jnp.floor(jnp.maximum(jnp.asarray(action, jnp.float32), 0.0))  # (M,)
+        # floor(max(action, 0)) as in OR-Gym; a NaN order counts as none and orders stop at
+        # MAX_ORDER, so no input makes the state or reward NaN or infinite.
+        action = jnp.asarray(action, jnp.float32)
+        positive = jnp.where(action > 0.0, action, 0.0)  # NaN > 0 is False
+        requested = jnp.floor(jnp.minimum(positive, MAX_ORDER))  # (M,)
         request = requested + state.unfilled[1:] if self.backlog else requested
         upstream_stock = jnp.concatenate([state.on_hand[1:], jnp.full((1,), jnp.inf)])
         shipped = jnp.minimum(jnp.minimum(request, params.c), upstream_stock)  # (M,)
