@@ -44,7 +44,7 @@ def demo(args: argparse.Namespace) -> None:
         env, params = jaxinv.make(args.env, **parse_overrides(args.set))
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
-    mean_demand = float(np.mean(np.asarray(_mean_demand(env, params))))
+    mean_demand = round(_mean_demand(params))
     policies = {
         "uniform random orders": uniform_random(params.c),
         f"constant order {mean_demand:g}/stage": constant_order([mean_demand] * env.num_stages),
@@ -77,18 +77,15 @@ def demo(args: argparse.Namespace) -> None:
         )
 
 
-def _mean_demand(env, params) -> float:
-    """Mean retail demand per period: of the trace, or of the demand table."""
+def _mean_demand(params) -> float:
+    """Mean retail demand per period: of the demand path, or of the demand table."""
     import numpy as np
 
-    from jaxinv.envs.demand import DemandTable
+    from jaxinv.envs.demand import DemandTable, table_mean
 
-    demand = params.demand
-    if not isinstance(demand, DemandTable):
-        return float(np.mean(np.asarray(demand)))
-    thresholds = np.asarray(demand.thresholds, np.float64) / 2.0**31
-    pmf = np.diff(np.concatenate([[0.0], thresholds, [1.0]]))
-    return float(np.round(float(demand.low) + np.dot(np.arange(pmf.size), pmf)))
+    if isinstance(params.demand, DemandTable):
+        return table_mean(params.demand)
+    return float(np.mean(np.asarray(params.demand)))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -222,3 +222,9 @@ def test_lower_tail_is_cut_only_below_the_tail_mass() -> None:
     low, _ = demand.table_pmf(1, {"mu": 1000})
     assert low > 0
     assert frozen.cdf(low - 1) < demand.TAIL_MASS <= frozen.cdf(low)
+
+
+@pytest.mark.parametrize(("dist", "dist_param"), DISTS)
+def test_table_mean_is_the_distribution_mean(dist: int, dist_param: dict) -> None:
+    expected = demand.scipy_distribution(dist, dist_param).mean()
+    assert demand.table_mean(demand.build_table(dist, dist_param)) == pytest.approx(expected, 1e-6)

@@ -102,6 +102,13 @@ def build_table(dist: int, dist_param: dict[str, float]) -> DemandTable:
     )
 
 
+def table_mean(table: DemandTable) -> float:
+    """Mean demand of a table's distribution, in units (plain Python, outside jit)."""
+    thresholds = np.asarray(table.thresholds, np.float64) / float(1 << RESOLUTION_BITS)
+    pmf = np.diff(np.concatenate([[0.0], np.minimum(thresholds, 1.0), [1.0]]))
+    return float(table.low) + float(np.dot(np.arange(pmf.size), pmf))
+
+
 def pad_table(table: DemandTable, size: int) -> DemandTable:
     """Pad ``table`` to ``size`` thresholds that no draw reaches (for stacking params)."""
     extra = size - table.thresholds.shape[-1]
