@@ -41,7 +41,7 @@ def make_rollout(
         def period(carry, step_key):
             obs, state, running, total, episodes = carry
             policy_key, env_key = jax.random.split(step_key)
-            action = policy(policy_key, obs)
+            action = policy(policy_key, obs, state)
             obs, state, reward, done, _, _ = step(env_key, state, action)
             running = running + reward
             total = total + jnp.where(done, running, 0.0)

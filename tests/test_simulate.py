@@ -32,7 +32,7 @@ def test_rollout_sums_each_finished_episode() -> None:
     obs, state = jax.vmap(env.reset, (0, None))(keys, params)
     rewards = []
     for _ in range(20):
-        action = policy(None, obs)
+        action = policy(None, obs, state)
         obs, state, reward, *_ = jax.vmap(env.step, (0, 0, 0, None))(keys, state, action, params)
         rewards.append(np.asarray(reward))
     np.testing.assert_allclose(np.asarray(total), np.sum(rewards, axis=0), rtol=1e-5)
@@ -40,7 +40,8 @@ def test_rollout_sums_each_finished_episode() -> None:
 
 def test_uniform_random_orders_are_valid_and_uniform() -> None:
     capacities = jnp.asarray([4.0, 9.0])
-    actions = np.asarray(uniform_random(capacities)(jax.random.key(3), jnp.zeros((40_000, 7))))
+    policy = uniform_random(capacities)
+    actions = np.asarray(policy(jax.random.key(3), jnp.zeros((40_000, 7)), None))
     space = jaxinv.envs.spaces.MultiDiscrete([5, 10])
     assert bool(jax.vmap(space.contains)(actions).all())
     for stage, cap in enumerate([4, 9]):

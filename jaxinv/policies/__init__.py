@@ -1,1 +1,1 @@
-"""Hand-made policies as pure functions ``policy(key, obs) -> action`` over a batch."""
+"""Hand-made policies as pure functions ``policy(key, obs, state) -> action`` over a batch."""
