@@ -1,0 +1,319 @@
+"""Any policy over many episodes on common random numbers, with confidence intervals.
+
+An evaluation runs ``num_episodes`` episodes of a fixed-horizon env for ``num_steps`` periods
+each and sums each episode's reward (for InvManagement the reward is already discounted by
+``alpha**t``, so the sum is OR-Gym's discounted return, in currency units).
+
+Common random numbers: the evaluation key is split once into an *env* stream and a *policy*
+stream. Every period ``t`` each episode ``n`` steps with a key that depends only on the env
+stream, ``t`` and ``n``; the policy gets its own key per period from the policy stream. So two
+policies evaluated with the same key, episode count and horizon face the same demand paths
+(for any env whose randomness depends on its key alone, not on the state), and their paired
+difference has far less noise than the difference of two independent evaluations.
+
+``params`` is either one set shared by all episodes or a batch with one set per episode
+(leading axis = episodes, e.g. an evaluation set of held-out demand traces), stepped with
+``vmap`` over params too. Episodes that terminate before ``num_steps`` stop counting reward.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats
+
+from jaxinv.policies.constant import Policy
+
+DEFAULT_EPISODES = 1000
+HORIZON_ATTRIBUTES = ("periods", "horizon", "num_periods")
+"""Env attributes read, in this order, for the number of periods when none is given."""
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalResult:
+    """Returns of one policy over ``episodes`` episodes, and their summary.
+
+    ``std`` uses ddof=1; ``ci95`` is the t-distribution 95% confidence interval of the mean
+    (NaN with fewer than two episodes). ``crn`` names the random numbers used (key, episodes,
+    periods): equal ``crn`` means the same demand paths.
+    """
+
+    returns: np.ndarray  # (episodes,) float64
+    mean: float
+    std: float
+    ci95: tuple[float, float]
+    episodes: int
+    crn: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``eval`` block of a run's ``summary.json``."""
+        return {
+            "episodes": self.episodes,
+            "mean": self.mean,
+            "std": self.std,
+            "ci95": list(self.ci95),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedDifference:
+    """``a - b`` episode by episode on the same paths: mean, std (ddof=1) and paired-t 95% CI."""
+
+    mean: float
+    std: float
+    ci95: tuple[float, float]
+    episodes: int
+
+
+def _mean_std_ci(values: np.ndarray) -> tuple[float, float, tuple[float, float]]:
+    n = values.size
+    mean = float(values.mean()) if n else float("nan")
+    if n < 2:
+        return mean, float("nan"), (float("nan"), float("nan"))
+    std = float(values.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1)) * std / np.sqrt(n)
+    return mean, std, (float(mean - half), float(mean + half))
+
+
+def summarize(returns: Any, crn: str = "") -> EvalResult:
+    """An ``EvalResult`` from per-episode returns (any array-like of shape (episodes,))."""
+    values = np.asarray(returns, np.float64).reshape(-1)
+    mean, std, ci95 = _mean_std_ci(values)
+    return EvalResult(values, mean, std, ci95, int(values.size), crn)
+
+
+def paired_difference(a: EvalResult, b: EvalResult) -> PairedDifference:
+    """Mean of ``a.returns - b.returns`` with a paired-t 95% CI (same episodes, same paths)."""
+    if a.episodes != b.episodes:
+        raise ValueError(f"paired difference needs equal episodes, got {a.episodes}, {b.episodes}")
+    if a.crn != b.crn:
+        raise ValueError(f"results come from different random numbers: {a.crn!r} vs {b.crn!r}")
+    mean, std, ci95 = _mean_std_ci(a.returns - b.returns)
+    return PairedDifference(mean, std, ci95, a.episodes)
+
+
+def default_num_steps(env: Any) -> int:
+    """The env's horizon in periods, from the first of ``HORIZON_ATTRIBUTES`` it has."""
+    for name in HORIZON_ATTRIBUTES:
+        value = getattr(env, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    raise ValueError(
+        f"{type(env).__name__} has none of {HORIZON_ATTRIBUTES}; pass num_steps explicitly"
+    )
+
+
+def _rollout(
+    env: Any,
+    policy: Policy,
+    params: Any,
+    key: jax.Array,
+    num_episodes: int,
+    num_steps: int,
+    batched_params: bool,
+    discount: float,
+    keep_trajectory: bool,
+) -> tuple[jax.Array, dict[str, Any] | None]:
+    """The one rollout behind every evaluation: returns (N,) and, if kept, the trajectory."""
+    env_key, policy_key = jax.random.split(key)
+    reset_key, step_key = jax.random.split(env_key)
+    params_axis = 0 if batched_params else None
+    reset = jax.vmap(env.reset, (0, params_axis))
+    step = jax.vmap(env.step, (0, 0, 0, params_axis))
+    obs, state = reset(jax.random.split(reset_key, num_episodes), params)
+
+    def period(carry, t):
+        obs, state, total, alive = carry
+        action = policy(jax.random.fold_in(policy_key, t), obs, state)
+        keys = jax.random.split(jax.random.fold_in(step_key, t), num_episodes)
+        obs, state, reward, terminated, truncated, info = step(keys, state, action, params)
+        weight = jnp.power(jnp.float32(discount), t.astype(jnp.float32))
+        total = total + jnp.where(alive, weight * reward, 0.0)
+        record = None
+        if keep_trajectory:
+            record = {"action": action, "reward": reward, "alive": alive, "info": info}
+        alive = alive & ~(terminated | truncated)
+        return (obs, state, total, alive), record
+
+    carry = (
+        obs,
+        state,
+        jnp.zeros((num_episodes,), jnp.float32),
+        jnp.ones((num_episodes,), bool),
+    )
+    carry, trajectory = jax.lax.scan(period, carry, jnp.arange(num_steps, dtype=jnp.int32))
+    return carry[2], trajectory
+
+
+def episode_returns(
+    env: Any,
+    policy: Policy,
+    params: Any,
+    key: jax.Array,
+    num_episodes: int,
+    num_steps: int,
+    *,
+    batched_params: bool = False,
+    discount: float = 1.0,
+) -> jax.Array:
+    """Sum of ``discount**t * reward`` over ``num_steps`` periods per episode: (num_episodes,).
+
+    Pure and jittable. Episode ``n`` resets and steps with keys drawn from the env stream of
+    ``key`` only (see the module docstring); ``policy(key, obs, state)`` sees the batch ``obs``
+    (N, obs_size) and ``state``. Reward after an episode's end (before ``num_steps``) is not
+    counted.
+    """
+    returns, _ = _rollout(
+        env, policy, params, key, num_episodes, num_steps, batched_params, discount, False
+    )
+    return returns
+
+
+def episode_trajectories(
+    env: Any,
+    policy: Policy,
+    params: Any,
+    key: jax.Array,
+    num_episodes: int,
+    num_steps: int,
+    *,
+    batched_params: bool = False,
+    discount: float = 1.0,
+) -> tuple[jax.Array, dict[str, Any]]:
+    """``episode_returns`` plus what happened each period, on the same random numbers.
+
+    The trajectory dict holds ``action`` (T, N, ...), ``reward`` (T, N), ``alive`` (T, N; the
+    episode had not ended before period t) and the env's ``info`` (T, N, ...), e.g.
+    ``info["demand"]``.
+    """
+    return _rollout(
+        env, policy, params, key, num_episodes, num_steps, batched_params, discount, True
+    )
+
+
+def episode_returns_many(
+    env: Any,
+    make_policy: Callable[[Any], Policy],
+    policy_params: Any,
+    params: Any,
+    key: jax.Array,
+    num_episodes: int,
+    num_steps: int,
+    *,
+    batched_params: bool = False,
+    discount: float = 1.0,
+    batch_size: int | None = None,
+) -> jax.Array:
+    """``episode_returns`` of ``make_policy(theta)`` for each ``theta`` in ``policy_params``.
+
+    ``policy_params`` is a pytree with a leading axis of C candidates; returns (C, num_episodes).
+    All candidates share ``key``, so they face the same demand paths (drawn once per period and
+    shared, as they do not depend on the candidate). ``batch_size`` candidates are vmapped at a
+    time (``lax.map``), to bound memory; ``None`` vmaps all at once. Pure and jittable.
+    """
+
+    def returns_of(theta: Any) -> jax.Array:
+        policy = make_policy(theta)
+        return episode_returns(
+            env,
+            policy,
+            params,
+            key,
+            num_episodes,
+            num_steps,
+            batched_params=batched_params,
+            discount=discount,
+        )
+
+    if batch_size is None:
+        return jax.vmap(returns_of)(policy_params)
+    return jax.lax.map(returns_of, policy_params, batch_size=batch_size)
+
+
+# Compiled once per env, policy (or make_policy), episode count, horizon and options: calling
+# evaluate again with the same policy object and shapes reuses the compilation.
+_STATIC = ("env", "num_episodes", "num_steps", "batched_params", "discount")
+_episode_returns_jit = jax.jit(episode_returns, static_argnames=(*_STATIC, "policy"))
+_episode_returns_many_jit = jax.jit(
+    episode_returns_many, static_argnames=(*_STATIC, "make_policy", "batch_size")
+)
+
+
+def _num_episodes(params: Any, num_episodes: int | None, batched_params: bool) -> int:
+    if not batched_params:
+        return DEFAULT_EPISODES if num_episodes is None else int(num_episodes)
+    sizes = {leaf.shape[0] for leaf in jax.tree.leaves(params)}
+    if len(sizes) != 1:
+        raise ValueError(f"batched params need one leading axis (episodes), got sizes {sizes}")
+    (size,) = sizes
+    if num_episodes is not None and num_episodes != size:
+        raise ValueError(f"num_episodes={num_episodes} but the batched params hold {size}")
+    return int(size)
+
+
+def _crn_name(key: jax.Array, num_episodes: int, num_steps: int, batched: bool) -> str:
+    data = np.asarray(jax.random.key_data(key)).reshape(-1)
+    kind = "batched params" if batched else "shared params"
+    return f"key={data.tolist()} episodes={num_episodes} periods={num_steps} {kind}"
+
+
+def evaluate(
+    env: Any,
+    policy: Policy,
+    params: Any,
+    key: jax.Array,
+    num_episodes: int | None = None,
+    num_steps: int | None = None,
+    *,
+    batched_params: bool = False,
+    discount: float = 1.0,
+) -> EvalResult:
+    """Evaluate ``policy`` over ``num_episodes`` episodes on the fixed evaluation ``key``.
+
+    ``num_episodes`` defaults to the batch size of batched ``params``, else DEFAULT_EPISODES;
+    ``num_steps`` to the env's horizon (``default_num_steps``). Same key, same numbers.
+    """
+    n = _num_episodes(params, num_episodes, batched_params)
+    steps = default_num_steps(env) if num_steps is None else int(num_steps)
+    returns = _episode_returns_jit(
+        env, policy, params, key, n, steps, batched_params=batched_params, discount=discount
+    )
+    return summarize(returns, _crn_name(key, n, steps, batched_params))
+
+
+def evaluate_many(
+    env: Any,
+    make_policy: Callable[[Any], Policy],
+    policy_params: Any,
+    params: Any,
+    key: jax.Array,
+    num_episodes: int | None = None,
+    num_steps: int | None = None,
+    *,
+    batched_params: bool = False,
+    discount: float = 1.0,
+    batch_size: int | None = None,
+) -> list[EvalResult]:
+    """``evaluate`` for each candidate ``make_policy(theta)``, all on the same paths (one call)."""
+    n = _num_episodes(params, num_episodes, batched_params)
+    steps = default_num_steps(env) if num_steps is None else int(num_steps)
+    returns = _episode_returns_many_jit(
+        env,
+        make_policy,
+        policy_params,
+        params,
+        key,
+        n,
+        steps,
+        batched_params=batched_params,
+        discount=discount,
+        batch_size=batch_size,
+    )
+    returns = np.asarray(returns)
+    crn = _crn_name(key, n, steps, batched_params)
+    return [summarize(row, crn) for row in returns]
