@@ -101,6 +101,8 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
     ``jaxinv.make("InvManagement-v1", **config)`` rather than constructing this directly.
     """
 
+    never_truncates = True  # episodes end only at the planning horizon (a termination)
+
     def __init__(
         self,
         *,
