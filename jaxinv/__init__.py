@@ -12,7 +12,7 @@ from typing import Any
 
 import gymnax
 
-from jaxinv.envs import serial
+from jaxinv.envs import retail, serial
 from jaxinv.envs.validate import suggest
 
 __version__ = "0.1.0"
@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _REGISTRY: dict[str, Callable[..., tuple[Any, Any]]] = {
     "InvManagement-v0": lambda **config: serial.make_inv_management("InvManagement-v0", **config),
     "InvManagement-v1": lambda **config: serial.make_inv_management("InvManagement-v1", **config),
+    "RetailStore-v0": retail.make_retail_store,
 }
 
 registered_envs: tuple[str, ...] = tuple(_REGISTRY)

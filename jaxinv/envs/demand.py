@@ -102,11 +102,63 @@ def build_table(dist: int, dist_param: dict[str, float]) -> DemandTable:
     )
 
 
-def table_mean(table: DemandTable) -> float:
-    """Mean demand of a table's distribution, in units (plain Python, outside jit)."""
+def table_from_pmf(low: int, pmf: np.ndarray) -> DemandTable:
+    """An exact table for any pmf on ``low, low + 1, ..., low + len(pmf) - 1`` (normalised here).
+
+    Zero-probability values inside the support are allowed (their thresholds repeat).
+    """
+    pmf = np.asarray(pmf, np.float64)
+    if pmf.ndim != 1 or pmf.size == 0 or np.any(pmf < 0) or not np.isfinite(pmf).all():
+        raise ValueError(f"a pmf must be a non-empty list of non-negative numbers, got {pmf}")
+    if pmf.sum() <= 0:
+        raise ValueError("a pmf must have positive total mass")
+    cdf = np.cumsum(pmf / pmf.sum())[:-1]  # P(X <= low + j) for all but the last value
+    scale = float(1 << RESOLUTION_BITS)
+    thresholds = np.minimum(np.rint(cdf * scale), scale).astype(np.uint32)
+    return DemandTable(
+        low=jnp.asarray(low, jnp.float32), thresholds=jnp.asarray(thresholds, jnp.uint32)
+    )
+
+
+def clipped_rounded_normal_pmf(mean: float, std: float) -> tuple[int, np.ndarray]:
+    """``(low, pmf)`` of ``round(max(X, 0))`` for ``X ~ N(mean, std)``, tails below TAIL_MASS cut.
+
+    ``P(D = 0) = P(X < 0.5)`` and ``P(D = k) = P(k - 0.5 <= X < k + 0.5)`` for ``k >= 1``: the
+    half-way points, where round-half-to-even and round-half-up differ, have probability zero.
+    ``std = 0`` is the point mass at ``round(max(mean, 0))`` (numpy's round, half to even).
+    """
+    if std == 0:
+        return int(np.round(max(mean, 0.0))), np.ones(1)
+    normal = stats.norm(mean, std)
+    low = max(0, math.floor(normal.ppf(TAIL_MASS)))
+    while low > 0 and normal.cdf(low - 0.5) >= TAIL_MASS:
+        low -= 1
+    while normal.cdf(low + 0.5) < TAIL_MASS:
+        low += 1
+    high = max(low, math.ceil(normal.isf(TAIL_MASS)))
+    while normal.sf(high + 0.5) >= TAIL_MASS:
+        high += 1
+    if high - low + 1 > MAX_TABLE_SIZE:
+        raise ValueError(
+            f"N({mean}, {std}) spans {high - low + 1} demand values; at most {MAX_TABLE_SIZE}"
+        )
+    edges = np.arange(low, high + 2) - 0.5  # value k takes [k - 0.5, k + 0.5)
+    cdf = normal.cdf(edges)
+    cdf[0], cdf[-1] = 0.0, 1.0  # the cut tails go to the end values kept
+    return low, np.diff(cdf)
+
+
+def table_distribution(table: DemandTable) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, pmf)`` a table draws from, float64, exact to 2**-31 (plain Python)."""
     thresholds = np.asarray(table.thresholds, np.float64) / float(1 << RESOLUTION_BITS)
     pmf = np.diff(np.concatenate([[0.0], np.minimum(thresholds, 1.0), [1.0]]))
-    return float(table.low) + float(np.dot(np.arange(pmf.size), pmf))
+    return float(table.low) + np.arange(pmf.size), pmf
+
+
+def table_mean(table: DemandTable) -> float:
+    """Mean demand of a table's distribution, in units (plain Python, outside jit)."""
+    values, pmf = table_distribution(table)
+    return float(np.dot(values, pmf))
 
 
 def pad_table(table: DemandTable, size: int) -> DemandTable:
@@ -118,10 +170,36 @@ def pad_table(table: DemandTable, size: int) -> DemandTable:
     return table.replace(thresholds=jnp.concatenate([table.thresholds, unreachable]))
 
 
+def stack_tables(tables: list[DemandTable]) -> DemandTable:
+    """Tables stacked on a new leading axis, padded to the longest (e.g. one per weekday)."""
+    size = max(t.thresholds.shape[-1] for t in tables)
+    padded = [pad_table(t, size) for t in tables]
+    return jax.tree.map(lambda *leaves: jnp.stack(leaves), *padded)
+
+
+def uniform_bits(key: jax.Array, shape: tuple[int, ...] = ()) -> jax.Array:
+    """Uniform RESOLUTION_BITS-bit integers (uint32) of the given shape, for ``draw_from_bits``."""
+    return jax.random.bits(key, shape, jnp.uint32) >> (32 - RESOLUTION_BITS)
+
+
 def sample_table(key: jax.Array, table: DemandTable, shape: tuple[int, ...] = ()) -> jax.Array:
     """Independent draws from ``table`` as float32 units, of the given shape."""
-    bits = jax.random.bits(key, shape, jnp.uint32) >> (32 - RESOLUTION_BITS)
-    return draw_from_bits(bits, table)
+    return draw_from_bits(uniform_bits(key, shape), table)
+
+
+def sample_rows(key: jax.Array, tables: DemandTable, rows: jax.Array) -> jax.Array:
+    """One independent draw from ``tables[rows[i]]`` for each entry of ``rows``, float32.
+
+    ``tables`` is stacked on a leading axis (``stack_tables``), e.g. one table per weekday, and
+    ``rows`` (any shape) picks the table of each draw.
+    """
+    rows = jnp.asarray(rows, jnp.int32)
+    bits = uniform_bits(key, rows.shape).reshape(-1)
+
+    def draw(bit: jax.Array, row: jax.Array) -> jax.Array:
+        return draw_from_bits(bit, jax.tree.map(lambda leaf: leaf[row], tables))
+
+    return jax.vmap(draw)(bits, rows.reshape(-1)).reshape(rows.shape)
 
 
 def draw_from_bits(bits: jax.Array, table: DemandTable) -> jax.Array:
