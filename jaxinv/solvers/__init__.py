@@ -1,0 +1,1 @@
+"""Exact methods where the problem allows: dynamic programming for the retail store."""
