@@ -1,6 +1,13 @@
 """``jaxinv`` on the command line: thin over the library.
 
     jaxinv demo [--env InvManagement-v1] [--envs 16384] [--periods 300] [--set key=value ...]
+    jaxinv train --env ID --algo {ppo,a2c,dqn} [--seeds N] [--total-steps N]
+                 [--set key=value ...] --out DIR
+    jaxinv evaluate --run DIR [--episodes N] [--sampled] [--against DIR]
+    jaxinv baseline --env ID --policy NAME [--set key=value ...] [--out DIR]
+
+``--set`` values are JSON (else plain strings); keys starting with ``env.`` configure the
+environment (``--set env.periods=10``), the others the algorithm or the baseline policy.
 
 ``demo`` steps thousands of supply chains in parallel on every CPU core under two simple
 policies (uniformly random orders, and a constant order of mean demand at every stage) and
@@ -14,6 +21,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -88,6 +96,115 @@ def _mean_demand(params) -> float:
     return float(np.mean(np.asarray(params.demand)))
 
 
+def _fail(error: Exception) -> SystemExit:
+    return SystemExit(f"error: {error}")
+
+
+def train(args: argparse.Namespace) -> None:
+    """Train ``--seeds`` agents, checkpoint, evaluate the greedy policies, write ``--out``."""
+    from jaxinv import training
+
+    overrides = parse_overrides(args.set)
+    if args.total_steps is not None:
+        overrides["total_steps"] = args.total_steps
+    if args.seeds < 1:
+        raise SystemExit("error: --seeds must be at least 1")
+    try:
+        summary = training.train_run(
+            args.env,
+            args.algo,
+            overrides,
+            args.out,
+            seeds=args.seeds,
+            seed=args.seed,
+            episodes=args.episodes,
+            progress=not args.quiet,
+        )
+    except ValueError as error:
+        raise _fail(error) from None
+    _print_eval(f"{args.algo} greedy policy", summary)
+    print(
+        f"  {summary['total_steps'] * summary['seeds'] / 1e6:.2f}M env steps in "
+        f"{summary['train_s']:.1f}s ({summary['steps_per_s'] / 1e3:.1f}k steps/s), compile "
+        f"{summary['compile_s']:.1f}s, wall {summary['wall_s']:.1f}s -> {args.out}"
+    )
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    """Re-evaluate a run's checkpoint; optionally pair it with another run or baseline."""
+    import numpy as np
+
+    from jaxinv import evaluate as evaluate_lib
+    from jaxinv import runs, training
+
+    try:
+        loaded = training.load_run(args.run)
+    except (ValueError, FileNotFoundError) as error:
+        raise _fail(error) from None
+    episodes = args.episodes
+    if episodes is None and (Path(args.run) / runs.SUMMARY).exists():
+        episodes = runs.read_json(Path(args.run) / runs.SUMMARY)["eval_per_seed"][0]["episodes"]
+    results = training.evaluate_agents(
+        loaded.built, loaded.agent, episodes, greedy=not args.sampled
+    )
+    kind = "sampled" if args.sampled else "greedy"
+    for seed, result in enumerate(results):
+        lo, hi = result.ci95
+        print(
+            f"{loaded.config['algo']} seed {seed} ({kind}): mean {result.mean:.2f} "
+            f"[{lo:.2f}, {hi:.2f}] 95% CI, std {result.std:.2f}, {result.episodes} episodes"
+        )
+    report = {"kind": kind, "eval_per_seed": [r.as_dict() for r in results]}
+    if args.against:
+        other_dir = Path(args.against)
+        try:
+            other = np.load(other_dir / "eval_returns.npy", allow_pickle=False)
+            other_summary = runs.read_json(other_dir / runs.SUMMARY)
+        except (OSError, ValueError) as error:
+            raise _fail(error) from None
+        other_result = evaluate_lib.summarize(other[0], other_summary.get("eval_crn", ""))
+        name = other_summary.get("policy") or other_summary.get("algo")
+        report["against"] = {"run": str(other_dir), "name": name, "pairs": []}
+        for seed, result in enumerate(results):
+            try:
+                diff = evaluate_lib.paired_difference(result, other_result)
+            except ValueError as error:
+                raise _fail(error) from None
+            lo, hi = diff.ci95
+            verdict = "better" if lo > 0 else "worse" if hi < 0 else "not distinguishable"
+            print(
+                f"  seed {seed} minus {name}: {diff.mean:+.2f} [{lo:+.2f}, {hi:+.2f}] paired "
+                f"95% CI over {diff.episodes} episodes: {verdict}"
+            )
+            report["against"]["pairs"].append(
+                {"seed": seed, "mean": diff.mean, "std": diff.std, "ci95": list(diff.ci95)}
+            )
+    runs.write_json(Path(args.run) / f"evaluate_{kind}.json", report)
+
+
+def baseline(args: argparse.Namespace) -> None:
+    """Fit (search) a hand-made policy and evaluate it on the evaluation set."""
+    from jaxinv import baselines
+
+    try:
+        summary = baselines.baseline_run(
+            args.env, args.policy, parse_overrides(args.set), args.out, episodes=args.episodes
+        )
+    except ValueError as error:
+        raise _fail(error) from None
+    _print_eval(f"{args.policy} {summary['params']}", summary)
+    print(f"  fitted in {summary['fit_s']:.1f}s, wall {summary['wall_s']:.1f}s")
+
+
+def _print_eval(name: str, summary: dict[str, Any]) -> None:
+    block = summary["eval"]
+    lo, hi = block["ci95"]
+    print(
+        f"{summary['env']} {name}: mean return {block['mean']:.2f} [{lo:.2f}, {hi:.2f}] "
+        f"95% CI, std {block['std']:.2f}, {block['episodes']} evaluation episodes"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxinv", description="Inventory RL in JAX.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +221,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="env config override, value as JSON (e.g. L=[2,3,4])",
     )
     p.set_defaults(func=demo)
+
+    set_help = "override, value as JSON; env.KEY configures the env (e.g. env.periods=10)"
+    p = sub.add_parser("train", help="train an agent; writes a run directory")
+    p.add_argument("--env", default="InvManagement-v1")
+    p.add_argument("--algo", required=True, help="ppo, a2c or dqn")
+    p.add_argument("--seeds", type=int, default=1, help="independent agents trained at once")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--total-steps", type=int, default=None, help="env steps per seed")
+    p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
+    p.add_argument("--out", required=True, help="run directory (created if needed)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=train)
+
+    p = sub.add_parser("evaluate", help="evaluate a trained run's checkpoint")
+    p.add_argument("--run", required=True, help="run directory written by jaxinv train")
+    p.add_argument("--episodes", type=int, default=None)
+    p.add_argument("--sampled", action="store_true", help="sample actions instead of greedy")
+    p.add_argument("--against", default=None, help="run or baseline directory to pair with")
+    p.set_defaults(func=evaluate)
+
+    p = sub.add_parser("baseline", help="fit and evaluate a hand-made policy")
+    p.add_argument("--env", default="InvManagement-v1")
+    p.add_argument("--policy", required=True, help="e.g. base_stock, constant, random")
+    p.add_argument("--episodes", type=int, default=None)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
+    p.add_argument("--out", default=None)
+    p.set_defaults(func=baseline)
     return parser
 
 
@@ -128,6 +273,8 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "demo":
         use_every_core(argv)
+    if getattr(args, "episodes", None) is not None and args.episodes < 2:
+        raise SystemExit("error: --episodes must be at least 2")
     if getattr(args, "envs", 1) < 1 or getattr(args, "periods", 1) < 1:
         raise SystemExit("error: --envs and --periods must be positive")
     args.func(args)

@@ -1,0 +1,142 @@
+"""Hand-made baseline policies by name, fitted and evaluated the way ``jaxinv baseline`` does.
+
+Every baseline is evaluated on the same evaluation set as trained agents
+(``training.evaluation_set``), so their per-episode returns pair with a run's. Policies whose
+parameters are searched are fitted on paths drawn from a different key (``SEARCH_SEED``), so
+the evaluation is out of sample.
+
+InvManagement: ``constant`` (order ``quantity`` per stage every period; default the mean
+demand), ``random`` (uniform orders in 0..c), ``base_stock`` (echelon base-stock with levels
+searched on ``paths`` common-random-number paths, or given as ``levels``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+import jaxinv
+from jaxinv import evaluate as evaluate_lib
+from jaxinv import runs, training
+from jaxinv.envs.validate import suggest
+from jaxinv.policies import base_stock, constant
+
+SEARCH_SEED = 7_777  # base-stock levels are searched on paths from PRNGKey(SEARCH_SEED)
+
+Fitted = tuple[Callable, dict[str, Any], dict[str, Any]]  # policy, its params, extras
+
+
+def _constant(env, params, options: dict[str, Any]) -> Fitted:
+    from jaxinv.envs.demand import DemandTable, table_mean
+
+    if "quantity" in options:
+        quantity = np.broadcast_to(np.asarray(options.pop("quantity"), float), (env.num_stages,))
+    else:
+        mean = (
+            table_mean(params.demand)
+            if isinstance(params.demand, DemandTable)
+            else float(np.mean(np.asarray(params.demand)))
+        )
+        quantity = np.full(env.num_stages, round(mean), float)
+    return constant.constant_order(quantity), {"quantity": quantity.tolist()}, {}
+
+
+def _random(env, params, options: dict[str, Any]) -> Fitted:
+    return constant.uniform_random(params.c), {}, {}
+
+
+def _base_stock(env, params, options: dict[str, Any]) -> Fitted:
+    if "levels" in options:
+        levels = np.asarray(options.pop("levels"), float)
+        if levels.shape != (env.num_stages,):
+            raise ValueError(f"base_stock: 'levels' needs {env.num_stages} entries, got {levels}")
+        return base_stock.echelon_base_stock(env, params, levels), {"levels": levels.tolist()}, {}
+    paths = int(options.pop("paths", 2000))
+    if paths < 2:
+        raise ValueError(f"base_stock: 'paths'={paths} must be at least 2")
+    result = base_stock.search_base_stock(env, params, jax.random.PRNGKey(SEARCH_SEED), paths)
+    extras = {
+        "search": {
+            "paths": result.num_paths,
+            "in_sample_mean": result.mean_return,
+            "evaluations": result.evaluations,
+            "wall_s": result.wall_s,
+        }
+    }
+    policy = base_stock.echelon_base_stock(env, params, result.base_stock_level)
+    return policy, {"levels": result.base_stock_level.tolist()}, extras
+
+
+BASELINES: dict[str, dict[str, Callable[..., Fitted]]] = {
+    "InvManagement": {"constant": _constant, "random": _random, "base_stock": _base_stock},
+}
+
+
+def register(env_family: str, name: str, fit: Callable[..., Fitted]) -> None:
+    """Add a baseline ``name`` for envs whose id starts with ``env_family``."""
+    BASELINES.setdefault(env_family, {})[name] = fit
+
+
+def names(env_id: str) -> tuple[str, ...]:
+    return tuple(BASELINES.get(training.family(env_id), {}))
+
+
+def fit(env_id: str, name: str, env, params, options: dict[str, Any]) -> Fitted:
+    """The baseline ``name``'s policy for this env; unknown names and options are errors."""
+    available = names(env_id)
+    if name not in available:
+        raise ValueError(
+            f"unknown policy {name!r} for {env_id}{suggest(name, available)} "
+            f"Choose from: {', '.join(available) or 'none'}"
+        )
+    options = dict(options)
+    fitted = BASELINES[training.family(env_id)][name](env, params, options)
+    if options:
+        raise ValueError(f"{name}: unknown option(s) {', '.join(map(repr, options))}")
+    return fitted
+
+
+def baseline_run(
+    env_id: str,
+    name: str,
+    overrides: dict[str, Any],
+    out: str | Path | None,
+    *,
+    episodes: int | None = None,
+) -> dict[str, Any]:
+    """Fit and evaluate baseline ``name``; writes ``out/summary.json`` when ``out`` is given."""
+    start = time.perf_counter()
+    env_config, options = training.split_overrides(overrides)
+    env, params = jaxinv.make(env_id, **env_config)
+    policy, policy_params, extras = fit(env_id, name, env, params, options)
+    fit_s = time.perf_counter() - start
+    setup = training.evaluation_set(env, params, episodes)
+    result = evaluate_lib.evaluate(env, policy, **setup)
+    summary = {
+        "command": "baseline",
+        "env": env_id,
+        "policy": name,
+        "config": options_config(overrides),
+        "params": policy_params,
+        "eval": result.as_dict(),
+        "total_steps": 0,
+        "fit_s": fit_s,
+        "wall_s": time.perf_counter() - start,
+        "compile_s": None,
+        "eval_crn": result.crn,
+        **extras,
+    }
+    if out is not None:
+        out = runs.prepare(out)
+        np.save(out / "eval_returns.npy", result.returns[None], allow_pickle=False)
+        runs.write_json(out / runs.SUMMARY, summary)
+    return summary
+
+
+def options_config(overrides: dict[str, Any]) -> dict[str, Any]:
+    return runs.jsonable(overrides)
