@@ -277,6 +277,8 @@ def evaluate(
 
     ``num_episodes`` defaults to the batch size of batched ``params``, else DEFAULT_EPISODES;
     ``num_steps`` to the env's horizon (``default_num_steps``). Same key, same numbers.
+    Compiled once per (env, policy object, shapes): the policy must be hashable, as functions
+    and closures are.
     """
     n = _num_episodes(params, num_episodes, batched_params)
     steps = default_num_steps(env) if num_steps is None else int(num_steps)
