@@ -8,6 +8,10 @@ the evaluation is out of sample.
 InvManagement: ``constant`` (order ``quantity`` per stage every period; default the mean
 demand), ``random`` (uniform orders in 0..c), ``base_stock`` (echelon base-stock with levels
 searched on ``paths`` common-random-number paths, or given as ``levels``).
+
+RetailStore: ``sS`` (the (s, S) pair searched exhaustively on the article's training year, or
+given as ``s`` and ``S``), ``dp`` (the exact optimum of the env's demand model by dynamic
+programming; adds ``expected_return``). Both are scored on the 100 test years.
 """
 
 from __future__ import annotations
@@ -72,8 +76,44 @@ def _base_stock(env, params, options: dict[str, Any]) -> Fitted:
     return policy, {"levels": result.base_stock_level.tolist()}, extras
 
 
+def _s_S(env, params, options: dict[str, Any]) -> Fitted:
+    from jaxinv.envs import retail
+    from jaxinv.policies import s_S
+
+    max_order = float(np.asarray(params.max_order))
+    if "s" in options or "S" in options:
+        pair = int(options.pop("s", 15)), int(options.pop("S", 32))
+        return s_S.s_S_policy(*pair, max_order), {"s": pair[0], "S": pair[1]}, {}
+    max_up_to = int(options.pop("max_S", 60))
+    start = time.perf_counter()
+    result = s_S.search_s_S(env, retail.train_year_params(env, params), max_up_to)
+    extras = {
+        "search": {
+            "fitted_on": "the article's training year",
+            "pairs": max_up_to * (max_up_to + 1) // 2,
+            "in_sample_profit": result.profit,
+            "wall_s": time.perf_counter() - start,
+        }
+    }
+    policy = s_S.s_S_policy(result.reorder_point, result.order_up_to, max_order)
+    return policy, {"s": result.reorder_point, "S": result.order_up_to}, extras
+
+
+def _dp(env, params, options: dict[str, Any]) -> Fitted:
+    from jaxinv.solvers import dp
+
+    start = time.perf_counter()
+    solution = dp.solve(env, params)
+    extras = {
+        "expected_return": solution.expected_profit,
+        "solve_s": time.perf_counter() - start,
+    }
+    return dp.dp_policy(solution), {"policy_table_shape": list(solution.policy.shape)}, extras
+
+
 BASELINES: dict[str, dict[str, Callable[..., Fitted]]] = {
     "InvManagement": {"constant": _constant, "random": _random, "base_stock": _base_stock},
+    "RetailStore": {"sS": _s_S, "dp": _dp},
 }
 
 

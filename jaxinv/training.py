@@ -161,7 +161,7 @@ def train_run(
             "seeds": seeds,
             "seed": seed,
             "overrides": overrides,
-            "config": _config_dict(built.config),
+            "config": config_dict(built.config),
         },
     )
 
@@ -209,7 +209,7 @@ def train_run(
         "command": command,
         "env": env_id,
         "algo": algo,
-        "config": _config_dict(built.config),
+        "config": config_dict(built.config),
         "env_config": split_overrides(overrides)[0],
         "seeds": seeds,
         "eval": _pooled(results),
@@ -243,7 +243,7 @@ def _pooled(results: list[evaluate_lib.EvalResult]) -> dict[str, Any]:
     return block
 
 
-def _config_dict(config: Any) -> dict[str, Any]:
+def config_dict(config: Any) -> dict[str, Any]:
     import dataclasses
 
     return {f.name: runs.jsonable(getattr(config, f.name)) for f in dataclasses.fields(config)}

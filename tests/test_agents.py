@@ -137,3 +137,24 @@ def test_vmap_over_traced_learning_rate(algo):
 def test_bad_config_is_named(algo, overrides, message):
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
         ALGOS[algo].make_config(**overrides)
+
+
+def test_categorical_sampler_matches_probabilities_and_skips_padding():
+    """Inversion sampling draws each quantity with its softmax probability; padding never."""
+    from jaxinv.agents import networks
+
+    spec = networks.ActionSpec((4, 2))
+    logits = jnp.asarray([[0.5, -1.0, 2.0, 0.0], [1.0, -0.5, 9.0, 9.0]])
+    head_out = jnp.where(spec.mask(), logits, networks.MASKED_LOGIT)
+    n = 200_000
+    raw, log_prob = networks.sample(
+        "categorical", jnp.broadcast_to(head_out, (n, 2, 4)), jax.random.PRNGKey(0)
+    )
+    raw = np.asarray(raw, int)
+    assert raw[:, 1].max() <= 1  # stage 1 has two quantities; its padding has logits 9
+    for stage, size in enumerate(spec.nvec):
+        p = np.asarray(jax.nn.softmax(logits[stage, :size]))
+        freq = np.bincount(raw[:, stage], minlength=size) / n
+        np.testing.assert_allclose(freq, p, atol=4 * np.sqrt(p * (1 - p) / n).max())
+    expected, _ = networks.log_prob_entropy("categorical", head_out[None], raw[:5].astype(float))
+    np.testing.assert_allclose(np.asarray(log_prob[:5]), np.asarray(expected), rtol=1e-5)

