@@ -127,3 +127,20 @@ def test_cli_names_bad_input(argv, message, tmp_path, monkeypatch):
         cli.main(argv)
     assert message in str(exit_info.value)
     assert not (tmp_path / "X").exists()
+
+
+def test_retail_baselines_score_on_the_test_years(tmp_path):
+    """sS is fitted on the training year and, like the DP optimum, scored on the 100 test
+    years; the optimum's expected profit is reported and beats the (s, S) policy there."""
+    s_S = baselines.baseline_run("RetailStore-v0", "sS", {}, tmp_path / "sS")
+    dp = baselines.baseline_run("RetailStore-v0", "dp", {}, tmp_path / "dp")
+    assert s_S["params"] == {"s": 15, "S": 32}
+    assert s_S["eval"]["episodes"] == dp["eval"]["episodes"] == 100
+    assert round(s_S["eval"]["mean"], 2) == 17_202.08
+    assert s_S["eval_crn"] == dp["eval_crn"]
+    assert dp["expected_return"] > s_S["eval"]["mean"] + 5_000
+    diff = evaluate.paired_difference(
+        evaluate.summarize(np.load(tmp_path / "dp" / "eval_returns.npy")[0], dp["eval_crn"]),
+        evaluate.summarize(np.load(tmp_path / "sS" / "eval_returns.npy")[0], s_S["eval_crn"]),
+    )
+    assert diff.ci95[0] > 0
