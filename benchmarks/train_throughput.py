@@ -4,8 +4,8 @@
         [--seeds 4] [--updates 20] [--sb3-python PATH]
 
 For each algorithm, with its default config (the one ``jaxinv train`` uses for the env): one
-seed, ``--seeds`` seeds ``vmap``ped on one CPU device, and the same seeds split over one
-device per core (``shard_map``, no communication between seeds). A chunk of ``--updates``
+seed, ``--seeds`` seeds ``vmap``ped on one CPU device, and with ``--split-seeds`` the same
+seeds split over one device per core (``shard_map``, no communication between seeds). A chunk of ``--updates``
 updates is compiled first (``compile_s``), then run ``--repeats`` times; the best run gives the
 env steps per second (all seeds together). With ``--sb3-python``, Stable-Baselines3's PPO and
 A2C train on or-gym's env in that interpreter in the same run (benchmarks/sb3_steps.py) and
@@ -44,7 +44,7 @@ def measure(learner: base.Learner, seeds: int, devices: list, updates: int, repe
         return jax.vmap(lambda s: base.run(learner, s, updates))(state)
 
     start = time.perf_counter()
-    state = jax.jit(jax.vmap(learner.init), device=devices[0])(keys)
+    state = jax.jit(jax.vmap(learner.init))(jax.device_put(keys, devices[0]))
     if len(devices) > 1:
         # Initialised on one device, then split: the orthogonal initialiser's QR inside a
         # multi-device shard_map hung on the CPU backend (JAX 0.10.2).
@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--updates", type=int, default=20, help="updates per timed chunk")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--split-seeds",
+        action="store_true",
+        help="also split the seeds over one CPU device per core (no gain measured: XLA already "
+        "runs these matmuls on both cores; it has also hung on this machine)",
+    )
     parser.add_argument("--sb3-python", default=None)
     parser.add_argument("--sb3-steps", type=int, default=20_000)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict:
         built = training.build(args.env, algo, overrides)
         rows = [measure(built.learner, 1, devices[:1], args.updates, args.repeats)]
         rows.append(measure(built.learner, args.seeds, devices[:1], args.updates, args.repeats))
-        if len(devices) > 1 and args.seeds % len(devices) == 0:
+        if args.split_seeds and len(devices) > 1 and args.seeds % len(devices) == 0:
             rows.append(measure(built.learner, args.seeds, devices, args.updates, args.repeats))
         entry: dict = {"config": training.config_dict(built.config), "runs": rows}
         if args.sb3_python and algo in ("ppo", "a2c"):  # SB3 DQN needs a Discrete space

@@ -31,19 +31,20 @@ class A2CConfig:
 
     Defaults, chosen on InvManagement-v1 (README, "Training"): rollouts of 30 periods (one
     whole OR-Gym episode, so nothing is bootstrapped), Adam, per-batch advantage
-    normalisation and GAE(0.95) beat RMSprop with 10-step returns (the A3C paper's choice).
+    normalisation and GAE(0.95) beat RMSprop with 10-step returns (the A3C paper's choice);
+    50 envs (more, smaller updates), lr 1e-3 and (128, 128) layers lifted InvManagement-v0.
     """
 
-    lr: float = 3e-4
+    lr: float = 1e-3
     gamma: float = 1.0
     gae_lambda: float = 0.95
     ent_coef: float = 0.0
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     total_steps: int = struct.field(pytree_node=False, default=6_000_000)
-    num_envs: int = struct.field(pytree_node=False, default=200)
+    num_envs: int = struct.field(pytree_node=False, default=50)
     num_steps: int = struct.field(pytree_node=False, default=30)
-    hidden: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
+    hidden: tuple[int, ...] = struct.field(pytree_node=False, default=(128, 128))
     head: str = struct.field(pytree_node=False, default="categorical")
     activation: str = struct.field(pytree_node=False, default="tanh")
     optimizer: str = struct.field(pytree_node=False, default="adam")
