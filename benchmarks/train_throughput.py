@@ -3,14 +3,14 @@
     python benchmarks/train_throughput.py [--env InvManagement-v1] [--algos ppo,a2c,dqn]
         [--seeds 4] [--updates 20] [--sb3-python PATH]
 
-For each algorithm, with its default config (the one ``jaxinv train`` uses for the env): one
-seed, ``--seeds`` seeds ``vmap``ped on one CPU device, and with ``--split-seeds`` the same
-seeds split over one device per core (``shard_map``, no communication between seeds). A chunk of ``--updates``
-updates is compiled first (``compile_s``), then run ``--repeats`` times; the best run gives the
-env steps per second (all seeds together). With ``--sb3-python``, Stable-Baselines3's PPO and
-A2C train on or-gym's env in that interpreter in the same run (benchmarks/sb3_steps.py) and
-the ratios are reported against them. Writes ``benchmarks/results/train_throughput_<env>_cpu.json``
-with the machine it ran on.
+For each algorithm, with its default config (the one ``jaxinv train`` uses for the env):
+one seed, and ``--seeds`` seeds ``vmap``ped on one CPU device (with ``--split-seeds``, also
+the seeds split over one device per core by ``shard_map``). A chunk of ``--updates`` updates
+is compiled first (``compile_s``), then run ``--repeats`` times; the best run gives the env
+steps per second (all seeds together). With ``--sb3-python``, Stable-Baselines3's PPO and A2C
+train on or-gym's env in that interpreter in the same run (benchmarks/sb3_steps.py) and the
+ratios are reported against them. Writes
+``benchmarks/results/train_throughput_<env>_cpu.json`` with the machine it ran on.
 """
 
 from __future__ import annotations
