@@ -22,7 +22,6 @@ import sys
 os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={os.cpu_count() or 1}")
 
 import json
-import platform
 import subprocess
 import time
 from pathlib import Path
@@ -32,29 +31,9 @@ import jax
 import jaxinv
 from jaxinv import simulate
 from jaxinv.policies.constant import uniform_random
+from jaxinv.runs import machine
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def machine_info() -> dict[str, object]:
-    """What the figures were measured on."""
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.local_devices()],
-    }
 
 
 APIS = {"step_many": False, "vmap(step)": True}  # name -> per_env_keys
@@ -168,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {
         "env": args.env,
         "policy": "uniform random orders 0..c",
-        "machine": machine_info(),
+        "machine": machine(),
         "runs": runs,
         "best": best,
         "orgym": None,

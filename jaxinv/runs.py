@@ -114,8 +114,9 @@ def machine() -> dict[str, Any]:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
+        "platform": platform.platform(),
         "python": platform.python_version(),
         "jax": jax.__version__,
         "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()],
+        "devices": [str(d) for d in jax.local_devices()],
     }
