@@ -7,7 +7,10 @@ the evaluation is out of sample.
 
 InvManagement: ``constant`` (order ``quantity`` per stage every period; default the mean
 demand), ``random`` (uniform orders in 0..c), ``base_stock`` (echelon base-stock with levels
-searched on ``paths`` common-random-number paths, or given as ``levels``).
+searched on ``paths`` common-random-number paths, or given as ``levels``), ``shlp`` (the
+shrinking-horizon LP on mean demand, re-planned every period) and ``oracle`` (not a policy:
+the perfect-information LP's value on each evaluation path, an upper bound); both take
+``episodes`` (evaluation paths, default the evaluation set's). See ``jaxinv.solvers.lp``.
 
 RetailStore: ``sS`` (the (s, S) pair searched exhaustively on the article's training year, or
 given as ``s`` and ``S``), ``dp`` (the exact optimum of the env's demand model by dynamic
@@ -111,8 +114,40 @@ def _dp(env, params, options: dict[str, Any]) -> Fitted:
     return dp.dp_policy(solution), {"policy_table_shape": list(solution.policy.shape)}, extras
 
 
+def _episodes_option(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The LP baselines' ``episodes`` option (evaluation paths) as an extra for baseline_run."""
+    if "episodes" not in options:
+        return {}
+    episodes = options.pop("episodes")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"{name}: option 'episodes'={episodes!r} must be a whole number >= 1")
+    return {"eval_episodes": episodes}
+
+
+def _shlp(env, params, options: dict[str, Any]) -> Fitted:
+    from jaxinv.solvers import lp
+
+    extras = _episodes_option("shlp", options)
+    forecast = lp.mean_demand(env, params)
+    planned = float(forecast[0]) if np.all(forecast == forecast[0]) else forecast.tolist()
+    return lp.shlp_policy(env, params, forecast), {"planned_demand": planned}, extras
+
+
+def _oracle(env, params, options: dict[str, Any]) -> Fitted:
+    from jaxinv.solvers import lp
+
+    extras = _episodes_option("oracle", options)
+    return lp.OracleBound(), {"bound": "perfect-information LP per evaluation path"}, extras
+
+
 BASELINES: dict[str, dict[str, Callable[..., Fitted]]] = {
-    "InvManagement": {"constant": _constant, "random": _random, "base_stock": _base_stock},
+    "InvManagement": {
+        "constant": _constant,
+        "random": _random,
+        "base_stock": _base_stock,
+        "shlp": _shlp,
+        "oracle": _oracle,
+    },
     "RetailStore": {"sS": _s_S, "dp": _dp},
 }
 
@@ -155,8 +190,14 @@ def baseline_run(
     env, params = jaxinv.make(env_id, **env_config)
     policy, policy_params, extras = fit(env_id, name, env, params, options)
     fit_s = time.perf_counter() - start
-    setup = training.evaluation_set(env, params, episodes)
-    result = evaluate_lib.evaluate(env, policy, **setup)
+    own_episodes = extras.pop("eval_episodes", None)  # shlp/oracle: --set episodes=N
+    if own_episodes is not None and episodes is not None and own_episodes != episodes:
+        raise ValueError(f"{name}: option 'episodes'={own_episodes} but --episodes {episodes}")
+    setup = training.evaluation_set(env, params, own_episodes if episodes is None else episodes)
+    if hasattr(policy, "evaluate_bound"):  # a bound per path (the LP oracle), not a policy
+        result = policy.evaluate_bound(env, **setup)
+    else:
+        result = evaluate_lib.evaluate(env, policy, **setup)
     summary = {
         "command": "baseline",
         "env": env_id,

@@ -256,7 +256,7 @@ def _num_episodes(params: Any, num_episodes: int | None, batched_params: bool) -
     return int(size)
 
 
-def _crn_name(key: jax.Array, num_episodes: int, num_steps: int, batched: bool) -> str:
+def crn_name(key: jax.Array, num_episodes: int, num_steps: int, batched: bool) -> str:
     data = np.asarray(jax.random.key_data(key)).reshape(-1)
     kind = "batched params" if batched else "shared params"
     return f"key={data.tolist()} episodes={num_episodes} periods={num_steps} {kind}"
@@ -285,7 +285,7 @@ def evaluate(
     returns = _episode_returns_jit(
         env, policy, params, key, n, steps, batched_params=batched_params, discount=discount
     )
-    return summarize(returns, _crn_name(key, n, steps, batched_params))
+    return summarize(returns, crn_name(key, n, steps, batched_params))
 
 
 def evaluate_many(
@@ -317,5 +317,5 @@ def evaluate_many(
         batch_size=batch_size,
     )
     returns = np.asarray(returns)
-    crn = _crn_name(key, n, steps, batched_params)
+    crn = crn_name(key, n, steps, batched_params)
     return [summarize(row, crn) for row in returns]
