@@ -2,9 +2,13 @@
 
     jaxinv demo [--env InvManagement-v1] [--envs 16384] [--periods 300] [--set key=value ...]
     jaxinv train --env ID --algo {ppo,a2c,dqn} [--seeds N] [--total-steps N]
-                 [--set key=value ...] --out DIR
+                 [--set key=value ...] [--devices N] [--checkpoint-every K] --out DIR
+    jaxinv train --resume DIR [--episodes N] [--checkpoint-every K]
+                 [--coordinator HOST:PORT --num-processes N --process-id I]
     jaxinv evaluate --run DIR [--episodes N] [--sampled] [--against DIR]
     jaxinv baseline --env ID --policy NAME [--set key=value ...] [--out DIR]
+    jaxinv sweep --env ID --algo A --grid key=v1,v2 [--grid ...] [--random N --range k=lo:hi[:log]]
+                 [--seeds N] [--total-steps N] [--set key=value ...] [--devices N] --out DIR
 
 ``--set`` values are JSON (else plain strings); keys starting with ``env.`` configure the
 environment (``--set env.periods=10``), the others the algorithm or the baseline policy.
@@ -102,8 +106,27 @@ def _fail(error: Exception) -> SystemExit:
 
 def train(args: argparse.Namespace) -> None:
     """Train ``--seeds`` agents, checkpoint, evaluate the greedy policies, write ``--out``."""
-    from jaxinv import training
+    import jax
 
+    from jaxinv import distributed, training
+
+    try:
+        cluster = distributed.cluster_from(args.coordinator, args.num_processes, args.process_id)
+    except ValueError as error:
+        raise _fail(error) from None
+    if cluster is not None and not jax.distributed.is_initialized():
+        distributed.relaunch(cluster, args.argv)  # does not return
+    devices = args.devices
+    if devices is None:  # one device, or every process's devices in a multi-process run
+        devices = jax.device_count() if jax.process_count() > 1 else 1
+    if args.resume is not None:
+        summary = _resume(args, args.devices)
+        return _print_train(args, summary)
+    if args.algo is None or args.out is None:
+        raise SystemExit("error: train needs --algo and --out (or --resume DIR)")
+    args.env = "InvManagement-v1" if args.env is None else args.env
+    args.seeds = 1 if args.seeds is None else args.seeds
+    args.seed = 0 if args.seed is None else args.seed
     overrides = parse_overrides(args.set)
     if args.total_steps is not None:
         overrides["total_steps"] = args.total_steps
@@ -119,15 +142,73 @@ def train(args: argparse.Namespace) -> None:
             seed=args.seed,
             episodes=args.episodes,
             progress=not args.quiet,
+            devices=devices,
+            checkpoint_every=args.checkpoint_every,
         )
     except ValueError as error:
         raise _fail(error) from None
+    _print_train(args, summary)
+
+
+def _print_train(args: argparse.Namespace, summary: dict[str, Any]) -> None:
+    """The lines ``jaxinv train`` ends with: evaluation, steps, times, run directory."""
+    import jax
+
+    if jax.process_count() > 1:
+        print(f"process {jax.process_index()} of {jax.process_count()}:", end=" ")
     _print_eval(f"{args.algo} greedy policy", summary)
     print(
         f"  {summary['total_steps'] * summary['seeds'] / 1e6:.2f}M env steps in "
         f"{summary['train_s']:.1f}s ({summary['steps_per_s'] / 1e3:.1f}k steps/s), compile "
         f"{summary['compile_s']:.1f}s, wall {summary['wall_s']:.1f}s -> {args.out}"
     )
+
+
+def _resume(args: argparse.Namespace, devices: int | None) -> dict[str, Any]:
+    """``train --resume DIR``: the run's own settings from DIR/config.json; flags that would
+    change them are refused unless they repeat the saved values. Sets ``args.algo``/``out``."""
+    from jaxinv import runs, training
+
+    run_dir = Path(args.resume)
+    try:
+        saved = runs.read_json(run_dir / runs.CONFIG)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(error) from None
+    given = {
+        "--env": (args.env, saved["env"]),
+        "--algo": (args.algo, saved["algo"]),
+        "--seeds": (args.seeds, saved["seeds"]),
+        "--seed": (args.seed, saved["seed"]),
+        "--total-steps": (args.total_steps, saved["config"].get("total_steps")),
+        "--out": (args.out and Path(args.out).resolve(), run_dir.resolve()),
+    }
+    conflicts = [
+        f"{flag} {ours} (the run has {theirs})"
+        for flag, (ours, theirs) in given.items()
+        if ours is not None and ours != theirs
+    ]
+    for key, value in parse_overrides(args.set).items():
+        if key not in saved["overrides"] or saved["overrides"][key] != value:
+            theirs = saved["overrides"].get(key, "its default")
+            conflicts.append(f"--set {key}={json.dumps(value)} (the run has {theirs})")
+    if conflicts:
+        raise SystemExit(
+            f"error: --resume {run_dir} continues the run as {run_dir / runs.CONFIG} describes "
+            f"it; these flags would change it: {'; '.join(conflicts)}. Leave them out, or "
+            f"train afresh into another --out"
+        )
+    try:
+        summary = training.resume_run(
+            run_dir,
+            episodes=args.episodes,
+            progress=not args.quiet,
+            checkpoint_every=args.checkpoint_every,
+            devices=devices,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(error) from None
+    args.algo, args.out = saved["algo"], str(run_dir)
+    return summary
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -205,6 +286,65 @@ def _print_eval(name: str, summary: dict[str, Any]) -> None:
     )
 
 
+def compare(args: argparse.Namespace) -> None:
+    """Train learners (seeds vmapped) and evaluate them beside the baselines; write tables."""
+    from jaxinv import compare as compare_lib
+
+    names = None
+    if args.baselines is not None:
+        names = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+    try:
+        learners = compare_lib.parse_learners(args.algos)
+        summary = compare_lib.compare_run(
+            args.env,
+            learners,
+            args.out,
+            seeds=args.seeds,
+            seed=args.seed,
+            total_steps=args.total_steps,
+            episodes=args.episodes,
+            baseline_names=names,
+            overrides=parse_overrides(args.set),
+            progress=not args.quiet,
+        )
+    except ValueError as error:
+        raise _fail(error) from None
+    print((Path(args.out) / "results.md").read_text())
+    print(f"wall {summary['wall_s']:.1f}s -> {args.out}")
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """Every configuration of a grid (or random draws) x seeds, trained together; ranked."""
+    from jaxinv import sweep as sweep_lib
+
+    overrides = parse_overrides(args.set)
+    if args.total_steps is not None:
+        overrides["total_steps"] = args.total_steps
+    try:
+        summary = sweep_lib.sweep_run(
+            args.env,
+            args.algo,
+            args.out,
+            grid=sweep_lib.parse_grid(args.grid),
+            ranges=sweep_lib.parse_ranges(args.range),
+            num_random=args.random,
+            overrides=overrides,
+            seeds=args.seeds,
+            seed=args.seed,
+            devices=args.devices,
+            memory_gb=args.memory_gb,
+            episodes=args.episodes,
+            progress=not args.quiet,
+        )
+    except ValueError as error:
+        raise _fail(error) from None
+    print(sweep_lib.report(summary))
+    print(
+        f"  {summary['runs']} runs x {summary['total_steps'] / 1e6:.2f}M env steps, compile "
+        f"{summary['compile_s']:.1f}s, wall {summary['wall_s']:.1f}s -> {args.out}"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxinv", description="Inventory RL in JAX.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -224,15 +364,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     set_help = "override, value as JSON; env.KEY configures the env (e.g. env.periods=10)"
     p = sub.add_parser("train", help="train an agent; writes a run directory")
-    p.add_argument("--env", default="InvManagement-v1")
-    p.add_argument("--algo", required=True, help="ppo, a2c or dqn")
-    p.add_argument("--seeds", type=int, default=1, help="independent agents trained at once")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env", default=None, help="env id (default InvManagement-v1)")
+    p.add_argument("--algo", default=None, help="ppo, a2c or dqn (needed unless --resume)")
+    p.add_argument(
+        "--seeds", type=int, default=None, help="independent agents trained at once (default 1)"
+    )
+    p.add_argument("--seed", type=int, default=None, help="(default 0)")
     p.add_argument("--total-steps", type=int, default=None, help="env steps per seed")
     p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
-    p.add_argument("--out", required=True, help="run directory (created if needed)")
+    p.add_argument("--out", default=None, help="run directory (created if needed)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the run in DIR from its last saved training state, with its own settings",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=None,
+        metavar="K",
+        help="save the whole training state every K updates, rounded up to whole chunks "
+        "(default: about every tenth of the run; always at the end)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="devices to train on: seeds split over them, else the envs "
+        "(default 1; all of them in a multi-process run)",
+    )
+    p.add_argument(
+        "--coordinator", default=None, help="HOST:PORT of process 0 (env JAXINV_COORDINATOR)"
+    )
+    p.add_argument(
+        "--num-processes", type=int, default=None, help="processes (env JAXINV_NUM_PROCESSES)"
+    )
+    p.add_argument("--process-id", type=int, default=None, help="0.. (env JAXINV_PROCESS_ID)")
     p.set_defaults(func=train)
 
     p = sub.add_parser("evaluate", help="evaluate a trained run's checkpoint")
@@ -249,6 +419,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     p.add_argument("--out", default=None)
     p.set_defaults(func=baseline)
+
+    p = sub.add_parser("compare", help="learners (many seeds) against baselines, one table")
+    p.add_argument("--env", default="InvManagement-v1")
+    p.add_argument("--algos", default="ppo,a2c,dqn", help="e.g. ppo,a2c,dqn or ppo_full=ppo")
+    p.add_argument("--seeds", type=int, default=4, help="seeds per learner (vmapped)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--total-steps", type=int, default=None, help="env steps per seed, all")
+    p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
+    p.add_argument("--baselines", default=None, help="comma list (default: the env's)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="env.KEY for all; NAME.KEY for one learner label or baseline (e.g. ppo.lr=3e-4)",
+    )
+    p.add_argument("--out", required=True, help="comparison directory (created if needed)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=compare)
+
+    p = sub.add_parser("sweep", help="hyperparameter grid x seeds in one compiled call")
+    p.add_argument("--env", default="InvManagement-v1")
+    p.add_argument("--algo", required=True, help="ppo, a2c or dqn")
+    p.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="config key and its values (JSON each; env.KEY too), e.g. lr=1e-4,3e-4",
+    )
+    p.add_argument("--random", type=int, default=0, metavar="N", help="random configurations")
+    p.add_argument(
+        "--range",
+        action="append",
+        default=[],
+        metavar="KEY=LO:HI[:log]",
+        help="uniform (or log-uniform) range for --random, e.g. lr=1e-4:1e-2:log",
+    )
+    p.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--total-steps", type=int, default=None, help="env steps per run")
+    p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
+    p.add_argument("--devices", type=int, default=1, help="devices the runs are split over")
+    p.add_argument(
+        "--memory-gb", type=float, default=8.0, help="memory budget; runs batched to fit it"
+    )
+    p.add_argument("--out", required=True, help="sweep directory (created if needed)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=sweep)
     return parser
 
 
@@ -271,6 +491,7 @@ def use_every_core(argv: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
+    args.argv = argv
     if args.command == "demo":
         use_every_core(argv)
     if getattr(args, "episodes", None) is not None and args.episodes < 2:

@@ -6,15 +6,26 @@ serialization, never pickle), ``summary.json`` (the contract in DESIGN.md: comma
 or policy, config, eval, total_steps, wall_s, compile_s) and figures. Writes go to a
 temporary file first and are renamed into place, so an interrupted write never leaves a
 half-written file under the real name.
+
+A training run also keeps its whole training state (every seed, every leaf: weights, optimizer
+state, RNG keys, replay buffer, observation statistics) and its progress in ``state.msgpack``,
+so ``jaxinv train --resume`` can continue it exactly. Each new state is written complete to
+``state.msgpack.tmp`` first; only then does the old state become ``state.prev.msgpack`` and the
+new one ``state.msgpack``. A state file is framed by a magic line and a SHA-256 of its body, so
+a truncated or damaged file is recognised, and ``read_state`` falls back to the previous one.
+A finished run keeps its final state only (about 33 MB per seed for DQN's default replay buffer
+on InvManagement, 10 MB on the retail store, 0.5 MB for PPO).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
 import platform
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,6 +36,9 @@ CONFIG = "config.json"
 METRICS = "metrics.csv"
 CHECKPOINT = "checkpoint.msgpack"
 SUMMARY = "summary.json"
+STATE = "state.msgpack"  # the newest complete training state (``jaxinv train --resume``)
+STATE_PREV = "state.prev.msgpack"  # the one before it, kept until the newest is in place
+STATE_MAGIC = b"jaxinv training state v1\n"
 
 
 def prepare(out: str | Path) -> Path:
@@ -43,6 +57,91 @@ def atomic_write(path: Path, data: bytes | str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def write_state(run_dir: Path, body: bytes) -> Path:
+    """Store ``body`` (a serialized training state) as ``run_dir/state.msgpack``, keeping the
+    state it replaces as ``state.prev.msgpack``; returns the path written.
+
+    The framed body goes to ``state.msgpack.tmp`` (synced) first, so a crash at any point
+    leaves at least one complete state file: the old one, or both.
+    """
+    path = run_dir / STATE
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(STATE_MAGIC)
+        f.write(hashlib.sha256(body).digest())
+        f.write(body)
+        f.flush()
+        os.fsync(f.fileno())
+    if path.exists():
+        os.replace(path, run_dir / STATE_PREV)
+    os.replace(tmp, path)
+    _sync_dir(run_dir)
+    return path
+
+
+def _sync_dir(run_dir: Path) -> None:
+    """Make the renames in ``run_dir`` durable where the OS allows it."""
+    try:
+        fd = os.open(run_dir, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _state_body(path: Path) -> bytes:
+    """The body of the state file ``path``; ``ValueError`` naming the file if it is not a
+    complete training state, ``FileNotFoundError`` if it is missing."""
+    data = path.read_bytes()
+    if not data.startswith(STATE_MAGIC):
+        raise ValueError(f"{path} is not a jaxinv training state (no {STATE_MAGIC[:-1]!r} header)")
+    digest_end = len(STATE_MAGIC) + hashlib.sha256().digest_size
+    digest, body = data[len(STATE_MAGIC) : digest_end], data[digest_end:]
+    if len(data) < digest_end or hashlib.sha256(body).digest() != digest:
+        raise ValueError(
+            f"{path} is truncated or corrupt ({len(data)} bytes; its checksum does not match)"
+        )
+    return body
+
+
+def read_state(run_dir: Path) -> tuple[Path, bytes]:
+    """The newest complete training state in ``run_dir``: ``(file, body)``.
+
+    Falls back to ``state.prev.msgpack`` (with a note on stderr) when ``state.msgpack`` is
+    missing, truncated or corrupt; ``ValueError`` naming both files when neither is complete,
+    ``FileNotFoundError`` when the directory holds no state at all.
+    """
+    newest, previous = run_dir / STATE, run_dir / STATE_PREV
+    if not newest.exists() and not previous.exists():
+        raise FileNotFoundError(
+            f"{newest} not found: {run_dir} holds no training state to resume from"
+        )
+    problems = []
+    for path in (newest, previous):
+        try:
+            body = _state_body(path)
+        except FileNotFoundError:
+            problems.append(f"{path} not found")
+            continue
+        except ValueError as error:
+            problems.append(str(error))
+            continue
+        if problems:
+            print(f"note: {problems[0]}; using {path} instead", file=sys.stderr)
+        return path, body
+    raise ValueError("no complete training state to resume from: " + "; ".join(problems))
+
+
+def remove_state(run_dir: Path) -> None:
+    """Delete ``run_dir``'s training-state files (a fresh run must not resume an old one)."""
+    for name in (STATE, STATE_PREV, STATE + ".tmp"):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 def jsonable(value: Any) -> Any:

@@ -7,13 +7,23 @@ greedy policy of every seed is then evaluated on the env's evaluation set, the s
 (common random numbers) that ``jaxinv baseline`` uses, so runs and baselines pair up.
 
 ``load_run`` rebuilds env, learner and learned parameters from a run directory.
+
+Checkpoints and resume. Every ``checkpoint_every`` updates (rounded up to whole chunks; by
+default about a tenth of the run) and at the end, the whole training state of every seed and
+the progress (updates done, metrics rows, elapsed times) go to ``state.msgpack`` (see
+``runs.write_state``). ``resume_run`` (``jaxinv train --resume DIR``) rebuilds the run from
+``DIR/config.json``, loads the newest complete state and goes on with the same chunks, so it
+ends bitwise where an uninterrupted run would (same backend): same final state, same metrics
+rows (wall times aside). A run that had finished is not trained again.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,12 +34,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxinv
-from jaxinv import agents, plots, runs
+from jaxinv import agents, distributed, plots, runs
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.agents import base
 
 EVAL_SEED = 20_230_101  # the fixed evaluation key: jax.random.PRNGKey(EVAL_SEED)
 LOG_CHUNKS = 40  # about this many logged chunks per run
+CHECKPOINTS = 10  # by default the training state is saved about this many times per run
 
 # Our best settings per (env family, algorithm), found by experiment (see README); a user's
 # ``--set`` overrides them. Keys are ``make_config`` fields; "env." keys go to ``jaxinv.make``.
@@ -162,50 +173,100 @@ def train_run(
     episodes: int | None = None,
     progress: bool = True,
     command: str = "train",
+    devices: int = 1,
+    checkpoint_every: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+    resume: SavedState | None = None,
 ) -> dict[str, Any]:
-    """Train, checkpoint, evaluate; writes the run directory ``out`` and returns the summary."""
+    """Train, checkpoint, evaluate; writes the run directory ``out`` and returns the summary.
+
+    ``devices`` > 1 spreads the run over that many devices (``distributed.Layout``: seeds, or
+    the env axis when they do not divide); in a multi-process run only process 0 writes.
+
+    The whole training state is saved every ``checkpoint_every`` updates (rounded up to whole
+    chunks; None: about a tenth of the run) and at the end. ``on_chunk(updates_done)`` is
+    called after each chunk and its checkpoint. ``resume`` (see ``resume_run``) continues a
+    saved state; a fresh run first deletes any training state and summary left in ``out``.
+    """
     start = time.perf_counter()
+    check_checkpoint_every(checkpoint_every)
     overrides = resolved_overrides(env_id, algo, overrides)
     built = build(env_id, algo, overrides)
-    learner = built.learner
-    out = runs.prepare(out)
-    runs.write_json(
-        out / runs.CONFIG,
-        {
-            "env": env_id,
-            "algo": algo,
-            "seeds": seeds,
-            "seed": seed,
-            "overrides": overrides,
-            "config": config_dict(built.config),
-        },
-    )
+    layout = distributed.Layout.plan(seeds, built.config.num_envs, devices)
+    learner = layout.learner(built.learner)
+    writer = distributed.is_writer()
+    out = runs.prepare(out) if writer else Path(out)
+    if writer and resume is None:
+        runs.remove_state(out)
+        (out / runs.SUMMARY).unlink(missing_ok=True)  # a stale one would mark the run finished
+        runs.write_json(
+            out / runs.CONFIG,
+            {
+                "env": env_id,
+                "algo": algo,
+                "seeds": seeds,
+                "seed": seed,
+                "devices": devices,
+                "overrides": overrides,
+                "config": config_dict(built.config),
+                "command": command,
+                "episodes": episodes,
+                "checkpoint_every": checkpoint_every,
+            },
+        )
 
     keys = jax.random.split(jax.random.PRNGKey(seed), seeds)
     chunk = chunk_size(learner.num_updates)
     sizes = [chunk] * (learner.num_updates // chunk)
 
     compile_start = time.perf_counter()
-    state = jax.jit(jax.vmap(learner.init))(keys)
+    state = layout.put(jax.jit(jax.vmap(learner.init))(keys))
     compiled = {
-        n: jax.jit(jax.vmap(lambda s, n=n: base.run(learner, s, n))).lower(state).compile()
+        n: layout.compile_chunk(jax.vmap(lambda s, n=n: base.run(learner, s, n)), state)
         for n in sorted(set(sizes))
     }
     jax.block_until_ready(state)
     compile_s = time.perf_counter() - compile_start
 
+    meta = state_meta(env_id, algo, overrides, built.config, learner, seeds=seeds, seed=seed)
+    every = checkpoint_interval(learner.num_updates, chunk, checkpoint_every)
     rows: list[dict[str, Any]] = []
-    train_start = time.perf_counter()
     done = 0
-    for n in sizes:
+    before = {"train_s": 0.0, "compile_s": 0.0, "wall_s": 0.0, "checkpoint_s": 0.0}
+    resumed_at: list[int] = []
+    if resume is not None:
+        state = layout.put(restore_state(resume, state, meta))
+        rows, done = list(resume.progress["rows"]), int(resume.progress["updates"])
+        before = {k: float(resume.progress[k]) for k in before}
+        resumed_at = [*resume.progress["resumed_at"], done]
+    compile_s += before["compile_s"]
+    checkpoint_s = before["checkpoint_s"]
+    train_start = time.perf_counter() - before["train_s"] - checkpoint_s
+    for n in sizes[done // chunk :]:
         state, metrics = compiled[n](state)
         metrics = jax.device_get(metrics)
-        elapsed = time.perf_counter() - train_start
+        elapsed = time.perf_counter() - train_start - checkpoint_s
         new_rows = _chunk_rows(metrics, seeds, done, learner.steps_per_update, elapsed)
         rows += new_rows
         done += n
+        if done % every == 0 or done == learner.num_updates:
+            saving = time.perf_counter()
+            whole = layout.gather(state)  # every process takes part; process 0 writes
+            if writer:
+                progress_now = {
+                    "updates": done,
+                    "rows": rows,
+                    "train_s": saving - train_start - checkpoint_s,
+                    "compile_s": compile_s,
+                    "wall_s": before["wall_s"] + saving - start,
+                    "checkpoint_s": checkpoint_s,
+                    "resumed_at": resumed_at,
+                }
+                save_state(out, whole, meta, progress_now)
+                runs.write_metrics(out / runs.METRICS, rows)
+            checkpoint_s += time.perf_counter() - saving
         shown = (done - n) * LOG_CHUNKS // learner.num_updates
-        if progress and (done * LOG_CHUNKS // learner.num_updates > shown):
+        if progress and writer and (done * LOG_CHUNKS // learner.num_updates > shown):
             returns = [r["episode_return"] for r in new_rows if "episode_return" in r]
             _progress(
                 done,
@@ -214,11 +275,13 @@ def train_run(
                 float(np.mean(returns)) if returns else float("nan"),
                 elapsed,
             )
-    train_s = time.perf_counter() - train_start
-    runs.write_metrics(out / runs.METRICS, rows)
-
-    agent = learner.agent(state)
-    runs.atomic_write(out / runs.CHECKPOINT, flax.serialization.to_bytes(agent))
+        if on_chunk is not None:
+            on_chunk(done)
+    train_s = time.perf_counter() - train_start - checkpoint_s
+    agent = layout.gather(learner.agent(state))  # whole, in every process
+    if writer:
+        runs.write_metrics(out / runs.METRICS, rows)
+        runs.atomic_write(out / runs.CHECKPOINT, flax.serialization.to_bytes(agent))
     results = evaluate_agents(built, agent, episodes)
     total_steps = learner.num_updates * learner.steps_per_update
     summary = {
@@ -228,18 +291,24 @@ def train_run(
         "config": config_dict(built.config),
         "env_config": split_overrides(overrides)[0],
         "seeds": seeds,
+        "devices": devices,
         "eval": _pooled(results),
         "eval_per_seed": [r.as_dict() for r in results],
         "total_steps": total_steps,
         "steps_per_s": total_steps * seeds / train_s,
         "train_s": train_s,
         "compile_s": compile_s,
-        "wall_s": time.perf_counter() - start,
+        "wall_s": before["wall_s"] + time.perf_counter() - start,
+        "checkpoint_s": checkpoint_s,
+        "resumed_at": resumed_at,  # updates done where each resume began (times add up)
         "eval_crn": results[0].crn,
         "machine": runs.machine(),
     }
+    if not writer:
+        return summary
     np.save(out / "eval_returns.npy", np.stack([r.returns for r in results]), allow_pickle=False)
     runs.write_json(out / runs.SUMMARY, summary)
+    (out / runs.STATE_PREV).unlink(missing_ok=True)  # the final state.msgpack is what counts
     plots.learning_curve(
         rows,
         out / "learning_curve.png",
@@ -296,3 +365,236 @@ def load_run(run_dir: str | Path) -> LoadedRun:
                 f"where {np.shape(want)} was expected)"
             )
     return LoadedRun(built, agent, saved)
+
+
+# -- training-state checkpoints and resume ------------------------------------------------------
+
+
+def check_checkpoint_every(checkpoint_every: int | None) -> None:
+    """``ValueError`` unless ``checkpoint_every`` is None or a whole number of updates >= 1."""
+    if checkpoint_every is None:
+        return
+    if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int | np.integer):
+        raise ValueError(
+            f"checkpoint_every={checkpoint_every!r} must be a whole number of updates >= 1"
+        )
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every={checkpoint_every} must be at least 1 (updates)")
+
+
+def checkpoint_interval(num_updates: int, chunk: int, checkpoint_every: int | None) -> int:
+    """Updates between saved training states: ``checkpoint_every`` rounded up to whole chunks
+    of ``chunk`` updates (None: about ``num_updates / CHECKPOINTS``), at least one chunk."""
+    every = num_updates / CHECKPOINTS if checkpoint_every is None else checkpoint_every
+    return max(1, math.ceil(every / chunk - 1e-9)) * chunk
+
+
+def state_meta(
+    env_id: str,
+    algo: str,
+    overrides: dict[str, Any],
+    config: Any,
+    learner: base.Learner,
+    *,
+    seeds: int,
+    seed: int,
+) -> dict[str, Any]:
+    """What a saved training state must agree on with the run that loads it."""
+    return runs.jsonable(
+        {
+            "env": env_id,
+            "algo": algo,
+            "seeds": seeds,
+            "seed": seed,
+            "env_config": split_overrides(overrides)[0],
+            "config": config_dict(config),
+            "num_updates": learner.num_updates,
+            "chunk_size": chunk_size(learner.num_updates),
+        }
+    )
+
+
+def save_state(out: Path, state: Any, meta: dict[str, Any], progress: dict[str, Any]) -> Path:
+    """Write the training state (all seeds, host arrays or device arrays), its ``meta`` and
+    the ``progress`` so far to ``out/state.msgpack`` (``runs.write_state``).
+
+    ``meta`` and ``progress`` travel as JSON text: it keeps the metrics rows' column order
+    (a pytree round trip sorts dict keys) and Python floats round-trip exactly.
+    """
+    body = flax.serialization.msgpack_serialize(
+        {
+            "meta": json.dumps(runs.jsonable(meta)),
+            "progress": json.dumps(progress),
+            "state": flax.serialization.to_state_dict(jax.device_get(state)),
+        }
+    )
+    return runs.write_state(out, body)
+
+
+@dataclass
+class SavedState:
+    """A training state read back from a run directory (host arrays, not yet checked)."""
+
+    path: Path  # the file it came from
+    meta: dict[str, Any]  # see state_meta
+    progress: dict[str, Any]  # updates, rows, train_s, compile_s, wall_s, checkpoint_s, ...
+    state: dict[str, Any]  # flax state dict of the training state
+
+
+PROGRESS_KEYS = ("updates", "rows", "train_s", "compile_s", "wall_s", "checkpoint_s", "resumed_at")
+
+
+def read_saved_state(run_dir: str | Path) -> SavedState:
+    """The newest complete training state in ``run_dir`` (``runs.read_state``: falls back to
+    the previous file if the newest is damaged); ``ValueError`` naming the file otherwise."""
+    path, body = runs.read_state(Path(run_dir))
+    try:
+        saved = flax.serialization.msgpack_restore(body)
+    except Exception as error:  # msgpack's own errors
+        raise ValueError(f"{path} cannot be decoded as a training state ({error})") from None
+    if not isinstance(saved, dict) or {"meta", "progress", "state"} - set(saved):
+        raise ValueError(f"{path} is not a training state (missing meta, progress or state)")
+    try:
+        meta, progress = json.loads(saved["meta"]), json.loads(saved["progress"])
+    except (TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path} has unreadable meta or progress ({error})") from None
+    missing = [k for k in PROGRESS_KEYS if k not in progress]
+    if missing:
+        raise ValueError(f"{path} is not a training state (progress lacks {', '.join(missing)})")
+    return SavedState(path, meta, progress, saved["state"])
+
+
+def _differences(theirs: Any, ours: Any, name: str) -> list[str]:
+    """``name=value`` pairs where two JSON-like values differ (one level into dicts)."""
+    if isinstance(theirs, dict) and isinstance(ours, dict):
+        out = []
+        for key in [*ours, *(k for k in theirs if k not in ours)]:
+            out += _differences(theirs.get(key), ours.get(key), f"{name}.{key}")
+        return out
+    if json.dumps(theirs, sort_keys=True) == json.dumps(ours, sort_keys=True):
+        return []
+    return [f"{name}={theirs!r} there but {ours!r} here"]
+
+
+def check_meta(saved: SavedState, meta: dict[str, Any]) -> None:
+    """``ValueError`` naming the file and each setting where ``saved`` belongs to another run
+    (another env, config, number of seeds, ...) than the one described by ``meta``."""
+    differences = []
+    for key, ours in meta.items():
+        differences += _differences(saved.meta.get(key), ours, key)
+    if differences:
+        shown = "; ".join(differences[:5]) + ("; ..." if len(differences) > 5 else "")
+        raise ValueError(
+            f"{saved.path} was saved by another run than the one in {runs.CONFIG}: {shown}"
+        )
+    updates, num_updates = int(saved.progress["updates"]), meta["num_updates"]
+    if not 0 <= updates <= num_updates or updates % meta["chunk_size"]:
+        raise ValueError(
+            f"{saved.path} says {updates} updates were done: not a whole number of chunks of "
+            f"{meta['chunk_size']} in [0, {num_updates}]"
+        )
+    if len(saved.progress["rows"]) != updates // meta["chunk_size"] * meta["seeds"]:
+        raise ValueError(
+            f"{saved.path} holds {len(saved.progress['rows'])} metrics rows for {updates} "
+            f"updates of {meta['seeds']} seeds"
+        )
+
+
+def restore_state(saved: SavedState, template: Any, meta: dict[str, Any]) -> Any:
+    """The training state in ``saved`` as host arrays in the structure of ``template`` (the
+    run's freshly initialised state); ``ValueError`` naming the file where it does not fit."""
+    check_meta(saved, meta)
+    try:
+        state = flax.serialization.from_state_dict(template, saved.state)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(
+            f"{saved.path} does not hold this run's training state ({error})"
+        ) from None
+    leaves = jax.tree_util.tree_leaves_with_path(template)
+    got = jax.tree.leaves(state)
+    if len(got) != len(leaves):
+        raise ValueError(
+            f"{saved.path} holds {len(got)} arrays where this run's state has {len(leaves)}"
+        )
+    for (where, want), have in zip(leaves, got, strict=True):
+        if not isinstance(have, np.ndarray) or (have.shape, have.dtype) != (
+            want.shape,
+            want.dtype,
+        ):
+            found = f"{np.shape(have)} {getattr(have, 'dtype', type(have).__name__)}"
+            raise ValueError(
+                f"{saved.path} does not hold this run's training state: "
+                f"{jax.tree_util.keystr(where)} is {found} where {want.shape} {want.dtype} "
+                f"was expected"
+            )
+    return state
+
+
+def resume_run(
+    run_dir: str | Path,
+    *,
+    episodes: int | None = None,
+    progress: bool = True,
+    checkpoint_every: int | None = None,
+    devices: int | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Continue the training run in ``run_dir`` from its newest complete training state and
+    finish it as ``train_run`` would have; returns the summary.
+
+    Env, algorithm, overrides, seeds and seed come from ``run_dir/config.json``; ``episodes``,
+    ``checkpoint_every`` and ``devices`` default to the run's own (a different number of
+    devices may change float results). A run that finished (final state and summary.json
+    written) is not trained or evaluated again: a note goes to stderr and its summary is
+    returned. Errors name the file: ``FileNotFoundError`` when there is nothing to resume,
+    ``ValueError`` for a damaged state file or one from another run.
+    """
+    check_checkpoint_every(checkpoint_every)
+    run_dir = Path(run_dir)
+    config = runs.read_json(run_dir / runs.CONFIG)
+    overrides = resolved_overrides(config["env"], config["algo"], config["overrides"])
+    saved = read_saved_state(run_dir)
+    built = build(config["env"], config["algo"], overrides)
+    meta = state_meta(
+        config["env"],
+        config["algo"],
+        overrides,
+        built.config,
+        built.learner,
+        seeds=config["seeds"],
+        seed=config["seed"],
+    )
+    check_meta(saved, meta)
+    num_updates = built.learner.num_updates
+    if saved.progress["updates"] == num_updates and (run_dir / runs.SUMMARY).exists():
+        print(
+            f"{run_dir} finished already ({num_updates} of {num_updates} updates): nothing "
+            f"to resume; its {runs.SUMMARY} stands (jaxinv evaluate --run {run_dir} "
+            f"evaluates it again)",
+            file=sys.stderr,
+        )
+        return runs.read_json(run_dir / runs.SUMMARY)
+    if progress:
+        done = saved.progress["updates"]
+        left = "training done; evaluating" if done == num_updates else "training on"
+        print(
+            f"resuming {run_dir} at update {done} of {num_updates} from {saved.path.name}: " + left,
+            file=sys.stderr,
+        )
+    if checkpoint_every is None:
+        checkpoint_every = config.get("checkpoint_every")
+    return train_run(
+        config["env"],
+        config["algo"],
+        config["overrides"],
+        run_dir,
+        seeds=config["seeds"],
+        seed=config["seed"],
+        episodes=config.get("episodes") if episodes is None else episodes,
+        progress=progress,
+        command=config.get("command", "train"),
+        devices=config.get("devices", 1) if devices is None else devices,
+        checkpoint_every=checkpoint_every,
+        on_chunk=on_chunk,
+        resume=saved,
+    )
