@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,92 @@ def learning_curve(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean over axis 0 and the t 95% interval of that mean (no band for one row)."""
+    from scipy import stats
+
+    mean = values.mean(axis=0)
+    n = values.shape[0]
+    if n < 2:
+        return mean, mean, mean
+    half = stats.t.ppf(0.975, n - 1) * values.std(axis=0, ddof=1) / np.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def seed_curves(rows: list[dict[str, float]], x_key: str) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` (chunks,) and training episode return (seeds, chunks) from a run's metrics rows;
+    chunks where some seed finished no episode are dropped."""
+    seeds = sorted({int(r.get("seed", 0)) for r in rows})
+    updates = sorted({int(r["update"]) for r in rows})
+    table = {(int(r.get("seed", 0)), int(r["update"])): r for r in rows}
+    keep = [u for u in updates if all("episode_return" in table.get((s, u), {}) for s in seeds)]
+    x = np.array([np.mean([table[(s, u)][x_key] for s in seeds]) for u in keep])
+    y = np.array([[table[(s, u)]["episode_return"] for u in keep] for s in seeds])
+    return x, y.reshape(len(seeds), len(keep))
+
+
+def compare_curves(
+    learners: dict[str, list[dict[str, float]]],
+    references: dict[str, float],
+    path: Path,
+    title: str,
+) -> None:
+    """Two panels: each learner's training return (mean, 95% band over seeds) against env steps
+    and against wall-clock seconds of training; ``references`` as dashed horizontal lines."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
+    for ax, x_key, xlabel in (
+        (axes[0], "env_steps", "env steps per seed"),
+        (axes[1], "wall_s", "training wall-clock seconds (all seeds at once)"),
+    ):
+        for i, (label, rows) in enumerate(learners.items()):
+            x, y = seed_curves(rows, x_key)
+            if not len(x):
+                continue
+            mean, lo, hi = _band(y)
+            ax.plot(x, mean, lw=1.8, color=f"C{i}", label=f"{label} ({y.shape[0]} seeds)")
+            ax.fill_between(x, lo, hi, color=f"C{i}", alpha=0.2, lw=0)
+        for j, (name, value) in enumerate(references.items()):
+            style = ("--", ":", "-.")[j % 3]
+            ax.axhline(value, ls=style, lw=1, color="0.3", label=f"{name}: {value:,.1f}")
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("training episode return")
+    axes[1].legend(loc="lower right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def test_year(
+    trajectories: dict[str, dict[str, Any]], path: Path, title: str, days: int = 56
+) -> None:
+    """Stock on the shelf (end of day) and orders placed over the first ``days`` days of one
+    year, one colour per policy; each policy's profit for the whole year in the legend.
+    ``trajectories[name]`` holds ``stock`` and ``order`` (days,) and ``profit``."""
+    plt = _pyplot()
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    n = len(trajectories)
+    width = 0.84 / max(n, 1)
+    day = np.arange(1, days + 1)
+    for i, (name, run) in enumerate(trajectories.items()):
+        label = f"{name}: {run['profit']:,.0f} for the year"
+        top.step(day, run["stock"][:days], where="post", color=f"C{i}", label=label)
+        offset = (i - (n - 1) / 2) * width
+        bottom.bar(day + offset, run["order"][:days], width, color=f"C{i}")
+    top.set_ylabel("cases on the shelf (end of day)")
+    top.legend(fontsize=8)
+    top.set_title(f"{title}: first {days} days")
+    bottom.set_ylabel("cases ordered")
+    bottom.set_xlabel("day (day 1 = Monday)")
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -16,26 +16,10 @@ import argparse
 from pathlib import Path
 
 import jax
-import matplotlib
-import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-from jaxinv import baselines, evaluate, training
+from jaxinv import baselines, plots, training
+from jaxinv.compare import year_trajectory
 from jaxinv.envs import retail
-
-
-def trajectory(env, params, policy) -> dict[str, np.ndarray]:
-    """Orders, end-of-day stock and profit of one year (``params`` of one store)."""
-    batched = jax.tree.map(lambda leaf: leaf[None], params)
-    returns, steps = evaluate.episode_trajectories(
-        env, policy, batched, jax.random.PRNGKey(0), 1, env.horizon, batched_params=True
-    )
-    info = {k: np.asarray(v)[:, 0] for k, v in steps["info"].items()}
-    flow = info["arrivals"] - info["discarded"] - info["sales"]
-    stock = float(np.asarray(params.initial_stock)) + np.cumsum(flow)
-    return {"order": info["order"], "stock": stock, "profit": float(np.asarray(returns)[0])}
 
 
 def main() -> None:
@@ -46,41 +30,22 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/retail_test_year.png"))
     args = parser.parse_args()
 
+    def year_of(env, params):
+        return jax.tree.map(lambda leaf: leaf[args.year], env.evaluation_params(params))
+
     loaded = training.load_run(args.dqn_run)
-    env = loaded.built.env
-    year = jax.tree.map(lambda leaf: leaf[args.year], env.evaluation_params(loaded.built.params))
-    agent = jax.tree.map(lambda leaf: leaf[0], loaded.agent)
+    env, params = loaded.built.env, loaded.built.params
+    agent = training.seed_slice(loaded.agent, 0)
     base_env, base_params = retail.make_retail_store()
-    policies = {
-        "DQN": (env, loaded.built.learner.policy(agent, True)),
-        "(s, S)": (base_env, baselines.fit("RetailStore-v0", "sS", base_env, base_params, {})[0]),
-        "optimum (DP)": (
-            base_env,
-            baselines.fit("RetailStore-v0", "dp", base_env, base_params, {})[0],
-        ),
+    trajectories = {
+        "DQN": year_trajectory(env, year_of(env, params), loaded.built.learner.policy(agent, True))
     }
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
-    days = np.arange(1, args.days + 1)
-    for i, (name, (policy_env, policy)) in enumerate(policies.items()):
-        year_params = jax.tree.map(
-            lambda leaf: leaf[args.year], policy_env.evaluation_params(base_params)
-        )
-        if policy_env is env:
-            year_params = year
-        run = trajectory(policy_env, year_params, policy)
-        label = f"{name}: {run['profit']:,.0f} for the year"
-        top.step(days, run["stock"][: args.days], where="post", color=f"C{i}", label=label)
-        bottom.bar(days + (i - 1) * 0.28, run["order"][: args.days], 0.28, color=f"C{i}")
-    top.set_ylabel("cases on the shelf (end of day)")
-    top.legend(fontsize=8)
-    top.set_title(f"RetailStore-v0, test year {100 + args.year}: first {args.days} days")
-    bottom.set_ylabel("cases ordered")
-    bottom.set_xlabel("day (day 1 = Monday)")
-    for ax in (top, bottom):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
+    for label, name in (("(s, S)", "sS"), ("optimum (DP)", "dp")):
+        policy = baselines.fit("RetailStore-v0", name, base_env, base_params, {})[0]
+        trajectories[label] = year_trajectory(base_env, year_of(base_env, base_params), policy)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
+    title = f"RetailStore-v0, test year {100 + args.year}"
+    plots.test_year(trajectories, args.out, title, days=args.days)
     print(f"wrote {args.out}")
 
 

@@ -1,0 +1,494 @@
+"""Learners against baselines on the same evaluation paths: what ``jaxinv compare`` does.
+
+``compare_run`` trains every learner (all seeds of one learner ``vmap``ped, through
+``training.train_run``, each in ``out/<label>``), fits and evaluates the env family's
+baselines (``baselines.baseline_run``, each in ``out/<name>``), all on the env's evaluation set
+(common random numbers: every policy meets the same demand paths), and writes:
+
+- ``results.md`` and ``results.csv``: one row per policy with the mean over all episodes and its
+  95% CI, the mean over seeds and its 95% CI across seed means (a learner's run-to-run spread),
+  % of the best bound, the paired difference against the reference baseline, training time;
+  then the published figures next to ours (the OR-Gym paper's table, the retail article's);
+- ``learning_curves.png``: each learner's training return, mean and 95% band over seeds,
+  against env steps and against wall-clock seconds, with the baselines as horizontal lines;
+- ``trajectories.png`` (RetailStore): one test year's stock and orders under every policy;
+- ``summary.json``: the table, the published rows, wall times and the machine.
+
+Learners are named by algorithm (``ppo``) or by ``label=algo`` (``ppo_full=ppo``), so one
+algorithm can appear with different settings; ``overrides`` keys are ``env.KEY`` (every
+learner and baseline), ``LABEL.KEY`` (one learner, e.g. ``ppo_full.env.observation``) or
+``BASELINE.OPTION`` (e.g. ``base_stock.paths``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxinv import agents, baselines, plots, runs, training
+from jaxinv import evaluate as evaluate_lib
+from jaxinv.envs.validate import suggest
+
+DEFAULT_SEEDS = 4
+
+# Per env family: the baselines a comparison runs, the one learners are paired against, and
+# the best bound (the oracle is an upper bound on every path; the DP policy is optimal).
+FAMILIES: dict[str, dict[str, Any]] = {
+    "InvManagement": {
+        "baselines": ("base_stock", "shlp", "oracle"),
+        "reference": "base_stock",
+        "bound": "oracle",
+        "bound_kind": "bound",
+    },
+    "RetailStore": {
+        "baselines": ("sS", "dp"),
+        "reference": "sS",
+        "bound": "dp",
+        "bound_kind": "optimum",
+    },
+}
+
+# How baselines are labelled in figures.
+DISPLAY = {
+    "sS": "(s, S)",
+    "dp": "DP optimum",
+    "base_stock": "base-stock",
+    "shlp": "shrinking-horizon LP",
+    "oracle": "oracle (bound)",
+}
+
+PAPER_SD = 30.0  # the OR-Gym paper's spread of returns over its 10 paths, about
+PAPER_PATHS = 10
+
+# Published figures, each with the row of ours it corresponds to.
+PUBLISHED: dict[str, dict[str, Any]] = {
+    "InvManagement-v0": {
+        "source": "OR-Gym paper (Hubbs et al. 2020), mean of 10 demand paths",
+        "paths": PAPER_PATHS,
+        "rows": [
+            ("oracle (clairvoyant LP)", 546.8, "oracle"),
+            ("shrinking-horizon LP", 508.0, "shlp"),
+            ("PPO (RLlib)", 438.8, "ppo"),
+            ("base-stock, MILP", 388.0, "base_stock"),
+            ("base-stock, derivative-free search", 360.9, "base_stock"),
+        ],
+    },
+    "InvManagement-v1": {
+        "source": "OR-Gym paper (Hubbs et al. 2020), mean of 10 demand paths",
+        "paths": PAPER_PATHS,
+        "rows": [
+            ("oracle (clairvoyant LP)", 542.7, "oracle"),
+            ("shrinking-horizon LP", 485.4, "shlp"),
+            ("PPO (RLlib)", 409.8, "ppo"),
+            ("base-stock, MILP", 378.5, "base_stock"),
+            ("base-stock, derivative-free search", 364.3, "base_stock"),
+        ],
+    },
+    "RetailStore-v0": {
+        "source": "the 2022 article's figures, mean over the same 100 test years",
+        "paths": None,
+        "rows": [
+            ("DQN (PyTorch)", 20_314.53, "dqn"),
+            ("(s, S) = (15, 32)", 17_202.08, "sS"),
+        ],
+    },
+}
+
+
+@dataclass
+class Entry:
+    """One policy's evaluation: returns (seeds, episodes) on the shared paths."""
+
+    label: str
+    kind: str  # "learner", "baseline" or "bound"
+    returns: np.ndarray
+    summary: dict[str, Any]
+    metrics: list[dict[str, float]] = field(default_factory=list)
+
+
+def parse_learners(spec: str) -> dict[str, str]:
+    """``"ppo,a2c,ppo_full=ppo"`` -> ``{"ppo": "ppo", "a2c": "a2c", "ppo_full": "ppo"}``."""
+    learners: dict[str, str] = {}
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        label, _, algo = item.partition("=")
+        label, algo = label.strip(), (algo or label).strip()
+        if algo not in agents.ALGORITHMS:
+            raise ValueError(
+                f"--algos: unknown algorithm {algo!r}{suggest(algo, tuple(agents.ALGORITHMS))} "
+                f"Choose from: {', '.join(agents.ALGORITHMS)}"
+            )
+        if not label.isidentifier() or label == "env":
+            raise ValueError(f"--algos: label {label!r} must be a name (letters, digits, _)")
+        if label in learners:
+            raise ValueError(f"--algos: {label!r} appears twice")
+        learners[label] = algo
+    if not learners:
+        raise ValueError("--algos: name at least one algorithm (ppo, a2c, dqn)")
+    return learners
+
+
+def split_by_target(
+    overrides: dict[str, Any], targets: tuple[str, ...]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``env.KEY`` overrides for everyone, and ``TARGET.KEY`` overrides per learner/baseline."""
+    shared = {k: v for k, v in overrides.items() if k.startswith("env.")}
+    own: dict[str, dict[str, Any]] = {t: {} for t in targets}
+    for key, value in overrides.items():
+        if key.startswith("env."):
+            continue
+        target, _, rest = key.partition(".")
+        if target not in own or not rest:
+            raise ValueError(
+                f"--set {key!r}: keys are env.KEY (all policies) or NAME.KEY with NAME one of "
+                f"{', '.join(targets)}{suggest(target, targets)}"
+            )
+        own[target][rest] = value
+    return shared, own
+
+
+def compare_run(
+    env_id: str,
+    learners: dict[str, str],
+    out: str | Path,
+    *,
+    seeds: int = DEFAULT_SEEDS,
+    seed: int = 0,
+    total_steps: int | None = None,
+    episodes: int | None = None,
+    baseline_names: tuple[str, ...] | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train ``learners`` and evaluate them with the baselines; writes ``out`` (module doc)."""
+    start = time.perf_counter()
+    if seeds < 1:
+        raise ValueError(f"seeds={seeds} must be at least 1")
+    fam = FAMILIES.get(training.family(env_id))
+    if fam is None:
+        raise ValueError(f"compare: no baselines are defined for {env_id}")
+    available = baselines.names(env_id)
+    wanted = fam["baselines"] if baseline_names is None else baseline_names
+    for name in wanted:
+        if name not in available:
+            raise ValueError(
+                f"--baselines: unknown baseline {name!r} for {env_id}"
+                f"{suggest(name, available)} Choose from: {', '.join(available)}"
+            )
+    shared, own = split_by_target(overrides or {}, (*learners, *wanted))
+    learner_overrides = {}
+    for label, algo in learners.items():
+        o = {**shared, **own[label]}
+        if total_steps is not None:
+            o["total_steps"] = total_steps
+        # Fail on a bad key before anything trains.
+        training.build(env_id, algo, training.resolved_overrides(env_id, algo, o))
+        learner_overrides[label] = o
+    out = runs.prepare(out)
+
+    entries: list[Entry] = []
+    for name in wanted:
+        if progress:
+            print(f"baseline {name} ...", flush=True)
+        summary = baselines.baseline_run(
+            env_id, name, {**shared, **own[name]}, out / name, episodes=episodes
+        )
+        kind = fam["bound_kind"] if name == fam["bound"] else "baseline"
+        returns = np.load(out / name / "eval_returns.npy")
+        entries.append(Entry(name, kind, returns, summary))
+        if progress:
+            print(f"  {name}: {summary['eval']['mean']:.2f}", flush=True)
+    for label, algo in learners.items():
+        if progress:
+            print(f"{label} ({algo}, {seeds} seeds) ...", flush=True)
+        summary = training.train_run(
+            env_id,
+            algo,
+            learner_overrides[label],
+            out / label,
+            seeds=seeds,
+            seed=seed,
+            episodes=episodes,
+            progress=progress,
+            command="compare",
+        )
+        returns = np.load(out / label / "eval_returns.npy")
+        metrics = runs.read_metrics(out / label / runs.METRICS)
+        entries.append(Entry(label, "learner", returns, summary, metrics))
+
+    _check_same_paths(entries)
+    table = results_table(entries, fam["reference"], fam["bound"])
+    published = published_rows(env_id, table)
+    write_table(out, env_id, table, published, seeds)
+    plots.compare_curves(
+        {e.label: e.metrics for e in entries if e.kind == "learner"},
+        {
+            DISPLAY.get(e.label, e.label): float(e.returns.mean())
+            for e in entries
+            if e.kind != "learner"
+        },
+        out / "learning_curves.png",
+        f"{env_id}: training return, mean and 95% band over {seeds} seeds",
+    )
+    if training.family(env_id) == "RetailStore":
+        plot_test_year(env_id, out, learners, wanted, shared, own)
+    summary = {
+        "command": "compare",
+        "env": env_id,
+        "algos": learners,
+        "baselines": list(wanted),
+        "seeds": seeds,
+        "seed": seed,
+        "config": runs.jsonable(overrides or {}),
+        "eval": next(r for r in table if r["kind"] == "learner")["eval"],
+        "table": table,
+        "published": published,
+        "total_steps": sum(e.summary["total_steps"] * seeds for e in entries),
+        "compile_s": sum(e.summary.get("compile_s") or 0.0 for e in entries),
+        "wall_s": time.perf_counter() - start,
+        "eval_crn": entries[0].summary.get("eval_crn"),
+        "machine": runs.machine(),
+    }
+    runs.write_json(out / runs.SUMMARY, summary)
+    return summary
+
+
+def _check_same_paths(entries: list[Entry]) -> None:
+    """Every policy must have met the same evaluation paths, or pairing them is meaningless."""
+    crns = {e.label: e.summary.get("eval_crn") for e in entries}
+    if len({c for c in crns.values() if c}) > 1:
+        raise RuntimeError(f"policies were evaluated on different paths: {crns}")
+
+
+def results_table(entries: list[Entry], reference: str, bound: str) -> list[dict[str, Any]]:
+    """One row per policy (see module doc); paired differences against ``reference``."""
+    by_label = {e.label: e for e in entries}
+    ref = by_label.get(reference)
+    best = by_label.get(bound)
+    rows = []
+    for e in entries:
+        pooled = evaluate_lib.summarize(e.returns.reshape(-1))
+        seed_means = e.returns.mean(axis=1)
+        row: dict[str, Any] = {
+            "policy": e.label,
+            "kind": e.kind,
+            "algo": e.summary.get("algo", e.summary.get("policy")),
+            "seeds": int(e.returns.shape[0]),
+            "episodes": int(e.returns.shape[1]),
+            "eval": pooled.as_dict(),
+            "seed_means": seed_means.tolist(),
+        }
+        if e.returns.shape[0] > 1:
+            row["across_seeds"] = evaluate_lib.summarize(seed_means).as_dict()
+        if best is not None:
+            row["pct_of_bound"] = 100.0 * pooled.mean / float(best.returns.mean())
+        if ref is not None and e is not ref:
+            diff = evaluate_lib.summarize(e.returns.mean(axis=0) - ref.returns.mean(axis=0))
+            row["vs_reference"] = {"reference": reference, **diff.as_dict()}
+        for key in ("params", "train_s", "compile_s", "wall_s", "total_steps", "steps_per_s"):
+            if key in e.summary:
+                row[key] = e.summary[key]
+        rows.append(row)
+    return rows
+
+
+def published_rows(env_id: str, table: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The published figures next to our corresponding rows, with how far apart they are.
+
+    Where the publication averaged few paths (the OR-Gym paper: 10, sd about 30), ``z`` is the
+    gap over the combined standard error of the two means; |z| < 2 is agreement within
+    statistical error.
+    """
+    if env_id not in PUBLISHED:
+        return None
+    pub = PUBLISHED[env_id]
+    ours = {r["policy"]: r for r in table}
+    rows = []
+    for name, value, counterpart in pub["rows"]:
+        row: dict[str, Any] = {"row": name, "published": value, "ours": counterpart}
+        mine = ours.get(counterpart)
+        if mine is not None:
+            e = mine["eval"]
+            row["our_mean"] = e["mean"]
+            row["our_ci95"] = e["ci95"]
+            row["difference"] = e["mean"] - value
+            if pub["paths"]:
+                se_ours = e["std"] / math.sqrt(e["episodes"]) if e["episodes"] > 1 else 0.0
+                se = math.hypot(PAPER_SD / math.sqrt(pub["paths"]), se_ours)
+                row["z"] = row["difference"] / se
+        rows.append(row)
+    return {"source": pub["source"], "rows": rows}
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def _ci(block: dict[str, Any]) -> str:
+    lo, hi = block["ci95"]
+    return f"{block['mean']:,.2f} ({lo:,.2f} to {hi:,.2f})"
+
+
+def table_markdown(table: list[dict[str, Any]], published: dict[str, Any] | None) -> str:
+    """The results as markdown: our table, then the published rows side by side."""
+    lines = [
+        "| policy | kind | mean over all episodes (95% CI) | mean over seeds (95% CI across "
+        "seeds) | % of bound | paired vs reference (95% CI) | training |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for r in table:
+        across = _ci(r["across_seeds"]) if "across_seeds" in r else "1 seed"
+        pct = f"{r['pct_of_bound']:.1f}%" if "pct_of_bound" in r else ""
+        vs = ""
+        if "vs_reference" in r:
+            v = r["vs_reference"]
+            vs = f"{v['mean']:+,.2f} ({v['ci95'][0]:+,.2f} to {v['ci95'][1]:+,.2f})"
+        train = ""
+        if r["kind"] == "learner":
+            train = (
+                f"{r['seeds']} x {r['total_steps'] / 1e6:.3g}M steps, {r['train_s']:.0f} s "
+                f"(+{r['compile_s']:.0f} s compile)"
+            )
+        name = r["policy"] if r["policy"] == r["algo"] else f"{r['policy']} ({r['algo']})"
+        lines.append(
+            f"| {name} | {r['kind']} | {_ci(r['eval'])} | {across} | {pct} | {vs} | {train} |"
+        )
+    if published:
+        lines += [
+            "",
+            f"Published: {published['source']}.",
+            "",
+            "| published row | published | ours | our mean (95% CI) | difference | z |",
+            "|---|---:|---|---:|---:|---:|",
+        ]
+        for p in published["rows"]:
+            if "our_mean" in p:
+                lo, hi = p["our_ci95"]
+                z = f"{p['z']:+.2f}" if "z" in p else ""
+                lines.append(
+                    f"| {p['row']} | {p['published']:,.2f} | {p['ours']} | {p['our_mean']:,.2f} "
+                    f"({lo:,.2f} to {hi:,.2f}) | {p['difference']:+,.2f} | {z} |"
+                )
+            else:
+                lines.append(f"| {p['row']} | {p['published']:,.2f} | (not run) | | | |")
+    return "\n".join(lines) + "\n"
+
+
+CSV_COLUMNS = (
+    "policy",
+    "kind",
+    "algo",
+    "seeds",
+    "episodes",
+    "mean",
+    "std",
+    "ci95_lo",
+    "ci95_hi",
+    "seed_mean_std",
+    "seed_ci95_lo",
+    "seed_ci95_hi",
+    "pct_of_bound",
+    "vs_reference",
+    "vs_reference_mean",
+    "vs_reference_lo",
+    "vs_reference_hi",
+    "total_steps",
+    "train_s",
+    "compile_s",
+    "wall_s",
+)
+
+
+def table_csv_rows(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table flattened to ``CSV_COLUMNS``."""
+    rows = []
+    for r in table:
+        row = {k: r.get(k, "") for k in ("policy", "kind", "algo", "seeds", "episodes")}
+        row.update(mean=r["eval"]["mean"], std=r["eval"]["std"])
+        row["ci95_lo"], row["ci95_hi"] = r["eval"]["ci95"]
+        if "across_seeds" in r:
+            a = r["across_seeds"]
+            row["seed_mean_std"] = a["std"]
+            row["seed_ci95_lo"], row["seed_ci95_hi"] = a["ci95"]
+        row["pct_of_bound"] = r.get("pct_of_bound", "")
+        if "vs_reference" in r:
+            v = r["vs_reference"]
+            row["vs_reference"] = v["reference"]
+            row["vs_reference_mean"] = v["mean"]
+            row["vs_reference_lo"], row["vs_reference_hi"] = v["ci95"]
+        for k in ("total_steps", "train_s", "compile_s", "wall_s"):
+            row[k] = r.get(k, "")
+        rows.append(row)
+    return rows
+
+
+def write_table(
+    out: Path, env_id: str, table: list[dict[str, Any]], published: Any, seeds: int
+) -> None:
+    """``results.md`` and ``results.csv`` in ``out``."""
+    episodes = table[0]["episodes"] if table else 0
+    head = (
+        f"# {env_id}: learners ({seeds} seeds each) and baselines on the same {episodes} "
+        "evaluation episodes\n\n"
+    )
+    runs.atomic_write(out / "results.md", head + table_markdown(table, published))
+    tmp = out / "results.csv.tmp"
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, CSV_COLUMNS)
+        writer.writeheader()
+        for row in table_csv_rows(table):
+            writer.writerow({k: runs._csv_value(v) for k, v in row.items()})
+    tmp.replace(out / "results.csv")
+
+
+# -- the retail store's test year -----------------------------------------------------------
+
+
+def year_trajectory(env: Any, year_params: Any, policy: Any) -> dict[str, Any]:
+    """Orders, end-of-day stock (cases) and profit of one retail year under ``policy``."""
+    batched = jax.tree.map(lambda leaf: leaf[None], year_params)
+    returns, steps = evaluate_lib.episode_trajectories(
+        env, policy, batched, jax.random.PRNGKey(0), 1, env.horizon, batched_params=True
+    )
+    info = {k: np.asarray(v)[:, 0] for k, v in steps["info"].items()}
+    flow = info["arrivals"] - info["discarded"] - info["sales"]
+    stock = float(np.asarray(year_params.initial_stock)) + np.cumsum(flow)
+    return {"order": info["order"], "stock": stock, "profit": float(np.asarray(returns)[0])}
+
+
+def plot_test_year(
+    env_id: str,
+    out: Path,
+    learners: dict[str, str],
+    baseline_names: tuple[str, ...],
+    shared: dict[str, Any],
+    own: dict[str, dict[str, Any]],
+    year: int = 0,
+) -> None:
+    """``out/trajectories.png``: test year ``year`` under each learner (seed 0) and baseline."""
+    import jaxinv
+
+    runs_ = {}
+    for name in baseline_names:
+        env_config, options = training.split_overrides({**shared, **own[name]})
+        env, params = jaxinv.make(env_id, **env_config)
+        policy = baselines.fit(env_id, name, env, params, dict(options))[0]
+        runs_[DISPLAY.get(name, name)] = year_trajectory(env, _year(env, params, year), policy)
+    for label in learners:
+        loaded = training.load_run(out / label)
+        env, params = loaded.built.env, loaded.built.params
+        agent = training.seed_slice(loaded.agent, 0)
+        policy = loaded.built.learner.policy(agent, True)
+        runs_[label] = year_trajectory(env, _year(env, params, year), policy)
+    plots.test_year(runs_, out / "trajectories.png", f"{env_id}, test year {100 + year}")
+
+
+def _year(env: Any, params: Any, year: int) -> Any:
+    return jax.tree.map(lambda leaf: leaf[year], env.evaluation_params(params))

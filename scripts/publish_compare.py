@@ -1,0 +1,30 @@
+"""Copy a ``jaxinv compare`` directory's tables and figures into the repository.
+
+    python scripts/publish_compare.py RUN_DIR DEST
+
+Copies ``results.md``, ``results.csv``, the PNG figures and ``summary.json`` to ``DEST``:
+what the README shows, without checkpoints or per-episode arrays, so the repository stays
+light.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+
+def main() -> None:
+    if len(sys.argv) != 3:
+        raise SystemExit(__doc__)
+    run, dest = Path(sys.argv[1]), Path(sys.argv[2])
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("results.md", "results.csv", "learning_curves.png", "trajectories.png"):
+        if (run / name).exists():
+            shutil.copyfile(run / name, dest / name)
+    shutil.copyfile(run / "summary.json", dest / "summary.json")
+    print(f"published {run} -> {dest}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""``jaxinv compare``: the table from fake runs, argument errors, and the command end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from jaxinv import compare
+from jaxinv.cli import main
+
+
+def _entries(rng: np.random.Generator) -> list[compare.Entry]:
+    paths = rng.normal(500.0, 30.0, size=40)  # the shared paths' difficulty
+    learner = paths[None] - 20.0 + rng.normal(0, 5, size=(3, 40)) + np.array([[0], [4], [-4]])
+    return [
+        compare.Entry("oracle", "bound", (paths + 40.0)[None], {"policy": "oracle"}),
+        compare.Entry("base_stock", "baseline", (paths - 90.0)[None], {"policy": "base_stock"}),
+        compare.Entry(
+            "ppo",
+            "learner",
+            learner,
+            {"algo": "ppo", "total_steps": 1000, "train_s": 1.0, "compile_s": 2.0},
+        ),
+    ]
+
+
+def test_results_table_from_fake_runs():
+    entries = _entries(np.random.default_rng(0))
+    table = compare.results_table(entries, reference="base_stock", bound="oracle")
+    rows = {r["policy"]: r for r in table}
+    oracle, ref, learner = (e.returns for e in entries)
+
+    assert rows["ppo"]["eval"]["mean"] == pytest.approx(learner.mean())
+    assert rows["ppo"]["episodes"] == 40 and rows["ppo"]["seeds"] == 3
+    assert rows["ppo"]["eval"]["episodes"] == 120  # all seeds' episodes pooled
+    assert rows["ppo"]["pct_of_bound"] == pytest.approx(100 * learner.mean() / oracle.mean())
+    assert rows["oracle"]["pct_of_bound"] == pytest.approx(100.0)
+    # Paired against the reference, path by path: the shared path noise cancels, so the CI is
+    # far narrower than either policy's own.
+    diff = learner.mean(axis=0) - ref[0]
+    vs = rows["ppo"]["vs_reference"]
+    assert vs["mean"] == pytest.approx(diff.mean()) and vs["reference"] == "base_stock"
+    assert vs["ci95"][1] - vs["ci95"][0] < 0.3 * (
+        rows["ppo"]["eval"]["ci95"][1] - rows["ppo"]["eval"]["ci95"][0]
+    )
+    assert "vs_reference" not in rows["base_stock"]
+    # Across seeds: the t-interval of the three seed means.
+    seed_means = learner.mean(axis=1)
+    across = rows["ppo"]["across_seeds"]
+    assert across["mean"] == pytest.approx(seed_means.mean())
+    assert across["ci95"][0] < seed_means.mean() < across["ci95"][1]
+    assert "across_seeds" not in rows["oracle"]
+
+
+def test_published_rows_measure_the_gap_in_standard_errors():
+    entries = _entries(np.random.default_rng(1))
+    table = compare.results_table(entries, reference="base_stock", bound="oracle")
+    published = compare.published_rows("InvManagement-v1", table)
+    rows = {p["row"]: p for p in published["rows"]}
+    oracle = rows["oracle (clairvoyant LP)"]
+    mine = entries[0].returns[0]
+    assert oracle["difference"] == pytest.approx(mine.mean() - 542.7)
+    se = math.hypot(30.0 / math.sqrt(10), mine.std(ddof=1) / math.sqrt(mine.size))
+    assert oracle["z"] == pytest.approx(oracle["difference"] / se)
+    assert "our_mean" not in rows["shrinking-horizon LP"]  # no shlp row in these runs
+    md = compare.table_markdown(table, published)
+    assert "| shrinking-horizon LP | 485.40 | (not run) |" in md
+    assert md.count("\n| ppo |") == 1
+    assert compare.published_rows("Nope-v0", table) is None
+
+
+def test_write_table_csv_matches_the_table(tmp_path):
+    entries = _entries(np.random.default_rng(2))
+    table = compare.results_table(entries, reference="base_stock", bound="oracle")
+    compare.write_table(tmp_path, "InvManagement-v1", table, None, 3)
+    with open(tmp_path / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["policy"] for r in rows] == ["oracle", "base_stock", "ppo"]
+    assert float(rows[2]["mean"]) == pytest.approx(table[2]["eval"]["mean"], rel=1e-5)
+    assert float(rows[2]["seed_ci95_lo"]) == pytest.approx(
+        table[2]["across_seeds"]["ci95"][0], rel=1e-5
+    )
+    assert rows[0]["seed_ci95_lo"] == ""
+
+
+def test_learner_and_override_parsing():
+    assert compare.parse_learners("ppo, a2c,ppo_full=ppo") == {
+        "ppo": "ppo",
+        "a2c": "a2c",
+        "ppo_full": "ppo",
+    }
+    with pytest.raises(ValueError, match=r"unknown algorithm 'ppp'.*ppo"):
+        compare.parse_learners("ppp")
+    with pytest.raises(ValueError, match="appears twice"):
+        compare.parse_learners("ppo,ppo")
+    with pytest.raises(ValueError, match="at least one"):
+        compare.parse_learners(" , ")
+    shared, own = compare.split_by_target(
+        {"env.periods": 5, "ppo.lr": 0.1, "ppo.env.observation": "full", "base_stock.paths": 9},
+        ("ppo", "base_stock"),
+    )
+    assert shared == {"env.periods": 5}
+    assert own == {"ppo": {"lr": 0.1, "env.observation": "full"}, "base_stock": {"paths": 9}}
+    with pytest.raises(ValueError, match=r"'a2c.lr'.*NAME.KEY"):
+        compare.split_by_target({"a2c.lr": 0.1}, ("ppo",))
+
+
+def test_bad_learner_key_fails_before_anything_trains(tmp_path):
+    with pytest.raises(SystemExit, match=r"ppo.*unknown config key 'lrr'"):
+        args = ["--algos", "ppo", "--set", "ppo.lrr=0.1", "--baselines", "constant"]
+        main(["compare", *args, "--out", str(tmp_path / "c")])
+    assert not (tmp_path / "c").exists()
+    with pytest.raises(SystemExit, match=r"unknown baseline 'base'.*base_stock"):
+        main(["compare", "--algos", "ppo", "--baselines", "base", "--out", str(tmp_path / "c")])
+
+
+def test_compare_end_to_end_tiny(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    main(
+        [
+            "compare",
+            "--env",
+            "InvManagement-v1",
+            "--algos",
+            "ppo,small=a2c",
+            "--seeds",
+            "2",
+            "--total-steps",
+            "960",
+            "--episodes",
+            "30",
+            "--baselines",
+            "constant,base_stock",
+            "--set",
+            "base_stock.paths=20",
+            "--set",
+            "ppo.num_envs=16",
+            "--set",
+            "small.num_envs=16",
+            "--set",
+            "env.periods=6",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert "| small (a2c) | learner |" in printed
+    for name in ("results.md", "results.csv", "summary.json", "learning_curves.png"):
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["command"] == "compare" and summary["seeds"] == 2
+    rows = {r["policy"]: r for r in summary["table"]}
+    assert set(rows) == {"constant", "base_stock", "ppo", "small"}
+    # Each policy's row is its run directory's evaluation, on the same 30 paths.
+    ppo = np.load(out / "ppo" / "eval_returns.npy")
+    ref = np.load(out / "base_stock" / "eval_returns.npy")
+    assert ppo.shape == (2, 30) and ref.shape == (1, 30)
+    assert rows["ppo"]["eval"]["mean"] == pytest.approx(ppo.mean())
+    assert rows["ppo"]["vs_reference"]["mean"] == pytest.approx((ppo.mean(0) - ref[0]).mean())
+    run = json.loads((out / "small" / "summary.json").read_text())
+    assert run["env_config"] == {"periods": 6} and run["config"]["num_envs"] == 16
+    assert (
+        run["eval_crn"] == json.loads((out / "constant" / "summary.json").read_text())["eval_crn"]
+    )
