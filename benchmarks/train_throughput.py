@@ -44,7 +44,7 @@ def measure(learner: base.Learner, seeds: int, devices: list, updates: int, repe
         return jax.vmap(lambda s: base.run(learner, s, updates))(state)
 
     start = time.perf_counter()
-    state = jax.jit(jax.vmap(learner.init))(jax.device_put(keys, devices[0]))
+    state = training.init_seeds(learner, jax.device_put(keys, devices[0]))
     if len(devices) > 1:
         # Initialised on one device, then split: the orthogonal initialiser's QR inside a
         # multi-device shard_map hung on the CPU backend (JAX 0.10.2).

@@ -15,7 +15,7 @@
   code is unchanged and the run computes what the one-device run computes, up to the order
   of float reductions.
 
-The state is built on one device (``jit(vmap(init))``, as in the one-device run) and then
+The state is built on one device (``training.init_seeds``, as in the one-device run) and then
 laid out with ``jax.make_array_from_callback``, which also works across processes because
 every process builds the same state from the same keys. Results come back replicated, so
 every process can read them; only process 0 writes the run directory (``is_writer``).
