@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +110,6 @@ class Entry:
     kind: str  # "learner", "baseline" or "bound"
     returns: np.ndarray
     summary: dict[str, Any]
-    metrics: list[dict[str, float]] = field(default_factory=list)
 
 
 def parse_learners(spec: str) -> dict[str, str]:
@@ -221,25 +220,8 @@ def compare_run(
             command="compare",
         )
         returns = np.load(out / label / "eval_returns.npy")
-        metrics = runs.read_metrics(out / label / runs.METRICS)
-        entries.append(Entry(label, "learner", returns, summary, metrics))
+        entries.append(Entry(label, "learner", returns, summary))
 
-    _check_same_paths(entries)
-    table = results_table(entries, fam["reference"], fam["bound"])
-    published = published_rows(env_id, table)
-    write_table(out, env_id, table, published, seeds)
-    plots.compare_curves(
-        {e.label: e.metrics for e in entries if e.kind == "learner"},
-        {
-            DISPLAY.get(e.label, e.label): float(e.returns.mean())
-            for e in entries
-            if e.kind != "learner"
-        },
-        out / "learning_curves.png",
-        f"{env_id}: training return, mean and 95% band over {seeds} seeds",
-    )
-    if training.family(env_id) == "RetailStore":
-        plot_test_year(env_id, out, learners, wanted, shared, own)
     summary = {
         "command": "compare",
         "env": env_id,
@@ -248,17 +230,102 @@ def compare_run(
         "seeds": seeds,
         "seed": seed,
         "config": runs.jsonable(overrides or {}),
-        "eval": next(r for r in table if r["kind"] == "learner")["eval"],
-        "table": table,
-        "published": published,
         "total_steps": sum(e.summary["total_steps"] * seeds for e in entries),
         "compile_s": sum(e.summary.get("compile_s") or 0.0 for e in entries),
         "wall_s": time.perf_counter() - start,
         "eval_crn": entries[0].summary.get("eval_crn"),
         "machine": runs.machine(),
     }
+    summary = write_results(out, summary, entries)
+    draw_learning_curves(out)
+    if training.family(env_id) == "RetailStore":
+        plot_test_year(env_id, out, learners, wanted, shared, own)
+    return summary
+
+
+def write_results(out: Path, summary: dict[str, Any], entries: list[Entry]) -> dict[str, Any]:
+    """The tables from ``entries``: ``results.md``, ``results.csv``, and ``summary`` completed
+    with ``eval``, ``table``, ``published`` and ``paired``, written as ``summary.json``."""
+    _check_same_paths(entries)
+    fam = FAMILIES[training.family(summary["env"])]
+    table = results_table(entries, fam["reference"], fam["bound"])
+    published = published_rows(summary["env"], table)
+    paired = paired_matrix(entries)
+    write_table(
+        out, summary["env"], table, published, summary["seeds"], paired, describe_run(summary)
+    )
+    summary = {
+        **summary,
+        "eval": next(r for r in table if r["kind"] == "learner")["eval"],
+        "table": table,
+        "published": published,
+        "paired": paired,
+    }
     runs.write_json(out / runs.SUMMARY, summary)
     return summary
+
+
+def describe_run(summary: dict[str, Any]) -> str:
+    """One line: the machine a comparison ran on and how long it took."""
+    m = summary.get("machine") or {}
+    parts = [f"{m['cores']}-core {m['cpu']}" if "cpu" in m else None]
+    if m.get("backend"):
+        parts.append(f"{m['backend']} backend" + (f", JAX {m['jax']}" if "jax" in m else ""))
+    if m.get("date"):
+        parts.append(m["date"])
+    if "wall_s" in summary:
+        parts.append(f"{summary['wall_s'] / 60:.1f} min wall for the whole comparison")
+    return "Ran on: " + "; ".join(p for p in parts if p) + "." if any(parts) else ""
+
+
+def load_entries(out: str | Path) -> list[Entry]:
+    """The policies of a comparison directory, read back from each one's run directory."""
+    out = Path(out)
+    return [
+        Entry(
+            r["policy"],
+            r["kind"],
+            np.load(out / r["policy"] / "eval_returns.npy", allow_pickle=False),
+            runs.read_json(out / r["policy"] / runs.SUMMARY),
+        )
+        for r in runs.read_json(out / runs.SUMMARY)["table"]
+    ]
+
+
+def rewrite_results(out: str | Path) -> dict[str, Any]:
+    """Tables and learning curves of a finished comparison, rebuilt from its directory with
+    the current code (nothing is trained or evaluated again)."""
+    out = Path(out)
+    summary = runs.read_json(out / runs.SUMMARY)
+    summary = write_results(out, summary, load_entries(out))
+    draw_learning_curves(out)
+    return summary
+
+
+def draw_learning_curves(out: str | Path) -> Path:
+    """``out/learning_curves.png`` from a comparison directory as ``compare_run`` left it
+    (each learner's ``metrics.csv``, the baselines' means in ``summary.json``): figures can be
+    redrawn without training again. Returns the figure's path."""
+    out = Path(out)
+    summary = runs.read_json(out / runs.SUMMARY)
+    curves = {
+        r["policy"]: runs.read_metrics(out / r["policy"] / runs.METRICS)
+        for r in summary["table"]
+        if r["kind"] == "learner"
+    }
+    references = {
+        DISPLAY.get(r["policy"], r["policy"]): r["eval"]["mean"]
+        for r in summary["table"]
+        if r["kind"] != "learner"
+    }
+    path = out / "learning_curves.png"
+    plots.compare_curves(
+        curves,
+        references,
+        path,
+        f"{summary['env']}: training return, mean and 95% band over {summary['seeds']} seeds",
+    )
+    return path
 
 
 def _check_same_paths(entries: list[Entry]) -> None:
@@ -300,6 +367,35 @@ def results_table(entries: list[Entry], reference: str, bound: str) -> list[dict
     return rows
 
 
+def paired_matrix(entries: list[Entry]) -> list[dict[str, Any]]:
+    """Every learner minus every baseline on the shared paths.
+
+    The learner's returns are averaged over its seeds path by path, then differenced with the
+    baseline's: ``mean``, ``std``, ``ci95`` over the paths. ``per_seed`` holds each seed's
+    mean difference and ``seeds_above`` how many of them are positive, so a reader sees
+    whether a learner beats the baseline reliably or only on average.
+    """
+    others = [e for e in entries if e.kind != "learner"]
+    rows = []
+    for e in entries:
+        if e.kind != "learner":
+            continue
+        for b in others:
+            ref = b.returns.mean(axis=0)
+            per_seed = (e.returns - ref).mean(axis=1)
+            diff = evaluate_lib.summarize(e.returns.mean(axis=0) - ref)
+            rows.append(
+                {
+                    "learner": e.label,
+                    "baseline": b.label,
+                    **diff.as_dict(),
+                    "per_seed": per_seed.tolist(),
+                    "seeds_above": int((per_seed > 0).sum()),
+                }
+            )
+    return rows
+
+
 def published_rows(env_id: str, table: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The published figures next to our corresponding rows, with how far apart they are.
 
@@ -311,10 +407,16 @@ def published_rows(env_id: str, table: list[dict[str, Any]]) -> dict[str, Any] |
         return None
     pub = PUBLISHED[env_id]
     ours = {r["policy"]: r for r in table}
+    for r in table:  # a learner labelled otherwise (ppo_full=ppo) stands for its algorithm
+        ours.setdefault(r["algo"], r)
     rows = []
     for name, value, counterpart in pub["rows"]:
-        row: dict[str, Any] = {"row": name, "published": value, "ours": counterpart}
         mine = ours.get(counterpart)
+        row: dict[str, Any] = {
+            "row": name,
+            "published": value,
+            "ours": counterpart if mine is None else mine["policy"],
+        }
         if mine is not None:
             e = mine["eval"]
             row["our_mean"] = e["mean"]
@@ -336,8 +438,35 @@ def _ci(block: dict[str, Any]) -> str:
     return f"{block['mean']:,.2f} ({lo:,.2f} to {hi:,.2f})"
 
 
-def table_markdown(table: list[dict[str, Any]], published: dict[str, Any] | None) -> str:
-    """The results as markdown: our table, then the published rows side by side."""
+def paired_markdown(paired: list[dict[str, Any]]) -> str:
+    """The paired differences as a learners x baselines markdown table."""
+    learners = list(dict.fromkeys(p["learner"] for p in paired))
+    others = list(dict.fromkeys(p["baseline"] for p in paired))
+    cell = {(p["learner"], p["baseline"]): p for p in paired}
+    lines = [
+        "| learner | " + " | ".join(f"minus {b}" for b in others) + " |",
+        "|---|" + "---:|" * len(others),
+    ]
+    for name in learners:
+        cells = []
+        for b in others:
+            p = cell[(name, b)]
+            lo, hi = p["ci95"]
+            cells.append(
+                f"{p['mean']:+,.2f} ({lo:+,.2f} to {hi:+,.2f}), "
+                f"{p['seeds_above']}/{len(p['per_seed'])} seeds above"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def table_markdown(
+    table: list[dict[str, Any]],
+    published: dict[str, Any] | None,
+    paired: list[dict[str, Any]] | None = None,
+) -> str:
+    """The results as markdown: our table, the paired differences of every learner against
+    every baseline, then the published rows side by side."""
     lines = [
         "| policy | kind | mean over all episodes (95% CI) | mean over seeds (95% CI across "
         "seeds) | % of bound | paired vs reference (95% CI) | training |",
@@ -360,6 +489,14 @@ def table_markdown(table: list[dict[str, Any]], published: dict[str, Any] | None
         lines.append(
             f"| {name} | {r['kind']} | {_ci(r['eval'])} | {across} | {pct} | {vs} | {train} |"
         )
+    if paired:
+        lines += [
+            "",
+            "Paired differences on the same paths, learner (mean of its seeds) minus baseline, "
+            "95% CI over the paths:",
+            "",
+            paired_markdown(paired).rstrip("\n"),
+        ]
     if published:
         lines += [
             "",
@@ -430,15 +567,24 @@ def table_csv_rows(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def write_table(
-    out: Path, env_id: str, table: list[dict[str, Any]], published: Any, seeds: int
+    out: Path,
+    env_id: str,
+    table: list[dict[str, Any]],
+    published: Any,
+    seeds: int,
+    paired: list[dict[str, Any]] | None = None,
+    where: str = "",
 ) -> None:
-    """``results.md`` and ``results.csv`` in ``out``."""
+    """``results.md`` and ``results.csv`` in ``out``; ``where`` (the machine and the wall time)
+    goes under the title."""
     episodes = table[0]["episodes"] if table else 0
     head = (
         f"# {env_id}: learners ({seeds} seeds each) and baselines on the same {episodes} "
         "evaluation episodes\n\n"
     )
-    runs.atomic_write(out / "results.md", head + table_markdown(table, published))
+    if where:
+        head += where + "\n\n"
+    runs.atomic_write(out / "results.md", head + table_markdown(table, published, paired))
     tmp = out / "results.csv.tmp"
     with open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, CSV_COLUMNS)

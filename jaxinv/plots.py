@@ -76,6 +76,26 @@ def seed_curves(rows: list[dict[str, float]], x_key: str) -> tuple[np.ndarray, n
     return x, y.reshape(len(seeds), len(keep))
 
 
+def focus_limits(
+    levels: list[float], lows: list[float], highs: list[float]
+) -> tuple[float, float] | None:
+    """y-limits that show where the policies end up rather than where training started.
+
+    ``levels`` are the values that matter (final training returns, baseline lines); the
+    window reaches one span of them below the lowest and half a span above the highest.
+    ``None`` when the curves' bands (``lows``, ``highs``) already fit in that window.
+    """
+    finite = [v for v in levels if np.isfinite(v)]
+    if not finite:
+        return None
+    bottom, top = min(finite), max(finite)
+    span = max(top - bottom, 0.05 * max(abs(top), abs(bottom)), 1e-9)
+    window = (bottom - span, top + 0.5 * span)
+    if min(lows, default=window[0]) >= window[0] and max(highs, default=window[1]) <= window[1]:
+        return None
+    return window
+
+
 def compare_curves(
     learners: dict[str, list[dict[str, float]]],
     references: dict[str, float],
@@ -86,6 +106,7 @@ def compare_curves(
     and against wall-clock seconds of training; ``references`` as dashed horizontal lines."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
+    finals, lows, highs = [], [], []
     for ax, x_key, xlabel in (
         (axes[0], "env_steps", "env steps per seed"),
         (axes[1], "wall_s", "training wall-clock seconds (all seeds at once)"),
@@ -97,11 +118,25 @@ def compare_curves(
             mean, lo, hi = _band(y)
             ax.plot(x, mean, lw=1.8, color=f"C{i}", label=f"{label} ({y.shape[0]} seeds)")
             ax.fill_between(x, lo, hi, color=f"C{i}", alpha=0.2, lw=0)
+            finals.append(float(mean[-1]))
+            lows.append(float(np.min(lo)))
+            highs.append(float(np.max(hi)))
         for j, (name, value) in enumerate(references.items()):
             style = ("--", ":", "-.")[j % 3]
             ax.axhline(value, ls=style, lw=1, color="0.3", label=f"{name}: {value:,.1f}")
         ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
+    limits = focus_limits([*finals, *references.values()], lows, highs)
+    if limits is not None:
+        axes[0].set_ylim(*limits)
+        axes[0].text(
+            0.01,
+            0.01,
+            f"axis cut to {limits[0]:,.0f} .. {limits[1]:,.0f}; early training lies outside",
+            transform=axes[0].transAxes,
+            fontsize=7,
+            color="0.35",
+        )
     axes[0].set_ylabel("training episode return")
     axes[1].legend(loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)

@@ -198,7 +198,10 @@ def read_metrics(path: Path) -> list[dict[str, float]]:
 
 
 def machine() -> dict[str, Any]:
-    """Where a figure was measured: CPU model, cores, Python, JAX and its backend."""
+    """Where and when a figure was measured: CPU model, cores, Python, JAX and its backend,
+    the date (UTC)."""
+    import datetime
+
     import jax
 
     cpu = platform.processor() or platform.machine()
@@ -218,4 +221,5 @@ def machine() -> dict[str, Any]:
         "jax": jax.__version__,
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.local_devices()],
+        "date": datetime.datetime.now(datetime.UTC).date().isoformat(),
     }

@@ -56,6 +56,22 @@ def test_results_table_from_fake_runs():
     assert "across_seeds" not in rows["oracle"]
 
 
+def test_paired_matrix_differences_every_learner_with_every_baseline():
+    entries = _entries(np.random.default_rng(3))
+    _, ref, learner = (e.returns for e in entries)
+    paired = {(p["learner"], p["baseline"]): p for p in compare.paired_matrix(entries)}
+    assert set(paired) == {("ppo", "oracle"), ("ppo", "base_stock")}
+    vs_ref = paired[("ppo", "base_stock")]
+    assert vs_ref["mean"] == pytest.approx((learner.mean(0) - ref[0]).mean())
+    np.testing.assert_allclose(vs_ref["per_seed"], (learner - ref).mean(axis=1))
+    assert vs_ref["seeds_above"] == 3  # the learner is 70 above the base-stock on every seed
+    assert paired[("ppo", "oracle")]["seeds_above"] == 0
+    assert paired[("ppo", "oracle")]["ci95"][1] < 0
+    md = compare.paired_markdown(compare.paired_matrix(entries))
+    assert md.splitlines()[0] == "| learner | minus oracle | minus base_stock |"
+    assert "0/3 seeds above" in md and "3/3 seeds above" in md
+
+
 def test_published_rows_measure_the_gap_in_standard_errors():
     entries = _entries(np.random.default_rng(1))
     table = compare.results_table(entries, reference="base_stock", bound="oracle")
@@ -71,6 +87,12 @@ def test_published_rows_measure_the_gap_in_standard_errors():
     assert "| shrinking-horizon LP | 485.40 | (not run) |" in md
     assert md.count("\n| ppo |") == 1
     assert compare.published_rows("Nope-v0", table) is None
+    # A learner labelled otherwise stands for its algorithm's published row.
+    entries[2].label = "ppo_full"
+    relabelled = compare.results_table(entries, reference="base_stock", bound="oracle")
+    rows = {p["row"]: p for p in compare.published_rows("InvManagement-v1", relabelled)["rows"]}
+    assert rows["PPO (RLlib)"]["ours"] == "ppo_full"
+    assert rows["PPO (RLlib)"]["our_mean"] == pytest.approx(entries[2].returns.mean())
 
 
 def test_write_table_csv_matches_the_table(tmp_path):
@@ -162,8 +184,36 @@ def test_compare_end_to_end_tiny(tmp_path, capsys):
     assert ppo.shape == (2, 30) and ref.shape == (1, 30)
     assert rows["ppo"]["eval"]["mean"] == pytest.approx(ppo.mean())
     assert rows["ppo"]["vs_reference"]["mean"] == pytest.approx((ppo.mean(0) - ref[0]).mean())
+    assert {(p["learner"], p["baseline"]) for p in summary["paired"]} == {
+        (learner, baseline)
+        for learner in ("ppo", "small")
+        for baseline in ("constant", "base_stock")
+    }
+    # The directory holds all the tables are made of: rebuilt from it, they come out the same.
+    written = (out / "results.md").read_text()
+    (out / "results.md").unlink()
+    (out / "learning_curves.png").unlink()
+    assert compare.rewrite_results(out)["table"] == summary["table"]
+    assert (out / "results.md").read_text() == written
+    assert (out / "learning_curves.png").stat().st_size > 0
     run = json.loads((out / "small" / "summary.json").read_text())
     assert run["env_config"] == {"periods": 6} and run["config"]["num_envs"] == 16
     assert (
         run["eval_crn"] == json.loads((out / "constant" / "summary.json").read_text())["eval_crn"]
     )
+
+
+def test_learning_curve_axis_keeps_the_final_levels_and_cuts_early_training():
+    from jaxinv import plots
+
+    # Baselines at 400 and 550, learners ending at 450-470, early training far below.
+    levels = [400.0, 550.0, 450.0, 470.0]
+    bottom, top = plots.focus_limits(levels, lows=[-800.0, 200.0], highs=[560.0, 480.0])
+    assert bottom < 400.0 and top > 550.0  # every final level and baseline is in view
+    assert bottom > -800.0  # the early dip is cut off, so the differences stay readable
+    assert top - bottom < 3 * (550.0 - 400.0)
+    # Nothing to cut: matplotlib's own limits are kept.
+    assert plots.focus_limits(levels, lows=[380.0], highs=[560.0]) is None
+    # Equal levels still give a window of positive height.
+    bottom, top = plots.focus_limits([100.0, 100.0], lows=[-1e4], highs=[100.0])
+    assert bottom < 100.0 < top
