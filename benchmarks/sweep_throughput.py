@@ -10,7 +10,8 @@ update, the ``jaxinv train`` default, which alone already keeps two CPU cores bu
 runs pays). For each setting, wall times of:
 
 (a) ``jaxinv sweep`` as one command in a fresh process: import, compile, train all 24 runs,
-    evaluate every greedy policy, write the sweep directory;
+    evaluate every greedy policy, write the sweep directory. By default the sweep splits its
+    runs over one XLA CPU device per core; it is also timed with ``--devices 1`` (a1);
 (b) the 24 runs as a user would make them one after another: ``jaxinv train`` once per
     configuration and seed, each a fresh process (import + compile + train + evaluate).
     ``--cli-runs K`` of them are timed (one per configuration first, then more seeds) and
@@ -19,7 +20,8 @@ runs pays). For each setting, wall times of:
     (traced hyperparameters, so one compilation serves all 24) and one compiled greedy
     evaluation, called 24 times one after another (compile time included once).
 
-Ratios (b)/(a) and (c)/(a) say how many times faster the sweep is. Every run trains the same
+Ratios (b)/(a) and (c)/(a) say how many times faster the sweep is; (b)/(a1) and (c)/(a1) the
+same for the one-device sweep. Every run trains the same
 number of env steps and is evaluated on the same evaluation episodes. The machine's load
 average is recorded: figures taken while other work shares the CPU are noisy. Writes
 ``benchmarks/results/sweep_throughput_<env>_cpu.json``.
@@ -71,11 +73,12 @@ def set_flags(overrides: dict) -> list[str]:
     return [f for k, v in overrides.items() for f in ("--set", f"{k}={json.dumps(v)}")]
 
 
-def sweep_command(env: str, overrides: dict, out: Path) -> list[str]:
+def sweep_command(env: str, overrides: dict, out: Path, devices: int | None) -> list[str]:
     grid = [f"{k}={','.join(str(v) for v in vs)}" for k, vs in GRID.items()]
+    flags = [] if devices is None else ["--devices", str(devices)]
     return jaxinv_command(
         "sweep", "--env", env, "--algo", "ppo", *[f for g in grid for f in ("--grid", g)],
-        "--seeds", str(SEEDS), *set_flags(overrides), "--out", str(out), "--quiet",
+        "--seeds", str(SEEDS), *set_flags(overrides), *flags, "--out", str(out), "--quiet",
     )  # fmt: skip
 
 
@@ -116,9 +119,12 @@ def measure(env: str, name: str, total_steps: int, cli_runs: int, scratch: Path)
     overrides = {**SETTINGS[name], "total_steps": total_steps}
     print(f"[{name}] {overrides}", file=sys.stderr, flush=True)
     out = scratch / f"sweep_{name}"
-    sweep_wall = timed(sweep_command(env, overrides, out))
+    sweep_wall = timed(sweep_command(env, overrides, out, None))
     summary = runs.read_json(out / runs.SUMMARY)
-    print(f"  (a) jaxinv sweep: {sweep_wall:.1f}s", file=sys.stderr, flush=True)
+    print(f"  (a) jaxinv sweep: {sweep_wall:.1f}s on {summary['devices']} devices",
+          file=sys.stderr, flush=True)  # fmt: skip
+    one_wall = timed(sweep_command(env, overrides, scratch / f"sweep1_{name}", 1))
+    print(f"  (a1) jaxinv sweep --devices 1: {one_wall:.1f}s", file=sys.stderr, flush=True)
 
     combos = list(itertools.product(*GRID.values()))
     order = [(c, s) for s in range(SEEDS) for c in combos][:cli_runs]
@@ -143,11 +149,14 @@ def measure(env: str, name: str, total_steps: int, cli_runs: int, scratch: Path)
         "env_steps_per_run": summary["total_steps"],
         "sweep": {
             "wall_s": sweep_wall,
+            "devices": summary["devices"],
             "inner_wall_s": summary["wall_s"],
             "compile_s": summary["compile_s"],
+            "train_s": sum(g["train_s"] for g in summary["groups"]),
             "batches": [g["batches"] for g in summary["groups"]],
             "best": summary["best"]["values"],
         },
+        "sweep_one_device": {"wall_s": one_wall},
         "cli_sequential": {
             "runs_timed": len(cli_walls),
             "walls_s": cli_walls,
@@ -158,6 +167,8 @@ def measure(env: str, name: str, total_steps: int, cli_runs: int, scratch: Path)
         "in_process_loop": {"wall_s": loop["wall_s"], "first_run_s": loop["first_run_s"]},
         "speedup_vs_cli": cli_total / sweep_wall,
         "speedup_vs_in_process_loop": loop["wall_s"] / sweep_wall,
+        "one_device_speedup_vs_cli": cli_total / one_wall,
+        "one_device_speedup_vs_in_process_loop": loop["wall_s"] / one_wall,
         "sweep_env_steps_per_s": runs_total * summary["total_steps"] / sweep_wall,
     }
 
@@ -203,7 +214,10 @@ def main() -> None:
             f"{r['sweep']['wall_s']:.1f}s | (b) jaxinv train x24 {b['total_s']:.1f}s"
             f"{' (from ' + str(b['runs_timed']) + ' timed)' if b['extrapolated'] else ''} "
             f"-> {r['speedup_vs_cli']:.1f}x | (c) in-process loop "
-            f"{r['in_process_loop']['wall_s']:.1f}s -> {r['speedup_vs_in_process_loop']:.1f}x"
+            f"{r['in_process_loop']['wall_s']:.1f}s -> {r['speedup_vs_in_process_loop']:.2f}x | "
+            f"(a1) sweep on 1 device {r['sweep_one_device']['wall_s']:.1f}s: "
+            f"{r['one_device_speedup_vs_cli']:.1f}x, "
+            f"{r['one_device_speedup_vs_in_process_loop']:.2f}x"
         )
     print(f"-> {path}")
 

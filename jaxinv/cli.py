@@ -9,6 +9,8 @@
     jaxinv baseline --env ID --policy NAME [--set key=value ...] [--out DIR]
     jaxinv sweep --env ID --algo A --grid key=v1,v2 [--grid ...] [--random N --range k=lo:hi[:log]]
                  [--seeds N] [--total-steps N] [--set key=value ...] [--devices N] --out DIR
+    jaxinv compare --env ID [--algos ppo,a2c,dqn] [--seeds N] [--total-steps N] [--episodes N]
+                 [--baselines a,b] [--set key=value ...] --out DIR
 
 ``--set`` values are JSON (else plain strings); keys starting with ``env.`` configure the
 environment (``--set env.periods=10``), the others the algorithm or the baseline policy.
@@ -315,6 +317,8 @@ def compare(args: argparse.Namespace) -> None:
 
 def sweep(args: argparse.Namespace) -> None:
     """Every configuration of a grid (or random draws) x seeds, trained together; ranked."""
+    import jax
+
     from jaxinv import sweep as sweep_lib
 
     overrides = parse_overrides(args.set)
@@ -331,7 +335,7 @@ def sweep(args: argparse.Namespace) -> None:
             overrides=overrides,
             seeds=args.seeds,
             seed=args.seed,
-            devices=args.devices,
+            devices=len(jax.devices()) if args.devices is None else args.devices,
             memory_gb=args.memory_gb,
             episodes=args.episodes,
             progress=not args.quiet,
@@ -462,7 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--total-steps", type=int, default=None, help="env steps per run")
     p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
-    p.add_argument("--devices", type=int, default=1, help="devices the runs are split over")
+    p.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="devices the runs are split over (default: all; on a CPU, one per core)",
+    )
     p.add_argument(
         "--memory-gb", type=float, default=8.0, help="memory budget; runs batched to fit it"
     )
@@ -492,7 +501,9 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     args.argv = argv
-    if args.command == "demo":
+    # Runs that need no communication (the demo's chains, a sweep's configurations) go fastest
+    # split over one XLA CPU device per core: JAX runs such small kernels on one thread.
+    if args.command == "demo" or (args.command == "sweep" and args.devices is None):
         use_every_core(argv)
     if getattr(args, "episodes", None) is not None and args.episodes < 2:
         raise SystemExit("error: --episodes must be at least 2")

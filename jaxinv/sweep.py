@@ -491,22 +491,20 @@ def sweep_run(
     groups = plan(env_id, algo, overrides, swept)  # everything validated here
     keys = list(dict.fromkeys([*grid, *ranges]))
     out = runs.prepare(out)
-    runs.write_json(
-        out / runs.CONFIG,
-        {
-            "env": env_id,
-            "algo": algo,
-            "grid": grid,
-            "random": {
-                "n": num_random,
-                "ranges": {k: dataclasses.asdict(r) for k, r in ranges.items()},
-            },
-            "seeds": seeds,
-            "seed": seed,
-            "overrides": overrides,
-            "configurations": swept,
+    # What was asked for: config.json, and the head of summary.json.
+    asked = {
+        "env": env_id,
+        "algo": algo,
+        "grid": grid,
+        "random": {
+            "n": num_random,
+            "ranges": {k: dataclasses.asdict(r) for k, r in ranges.items()},
         },
-    )
+        "seeds": seeds,
+        "seed": seed,
+        "overrides": overrides,
+    }
+    runs.write_json(out / runs.CONFIG, {**asked, "configurations": swept})
 
     say = _printer() if progress else None
     n_configs = len(swept)
@@ -613,16 +611,7 @@ def sweep_run(
         pooled["across_seeds"] = {"mean": best["mean"], "ci95": best["ci95"]}
     summary = {
         "command": "sweep",
-        "env": env_id,
-        "algo": algo,
-        "grid": grid,
-        "random": {
-            "n": num_random,
-            "ranges": {k: dataclasses.asdict(r) for k, r in ranges.items()},
-        },
-        "seeds": seeds,
-        "seed": seed,
-        "overrides": overrides,
+        **asked,
         "best": {**best, "config_full": training.config_dict(best_config)},
         "config": training.config_dict(best_config),
         "eval": pooled,
