@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The commands behind every figure in the README's "Results" section, in the order they were
-# run. Each compare writes a run directory under runs/ (ignored by git); publish_compare.py
-# copies its tables and figures (not the checkpoints) into docs/results/ for the README.
+# The commands behind every figure in the README's "Results" section and its benchmark
+# sections, in the order they were run. Each compare writes a run directory under runs/
+# (ignored by git); publish_compare.py rebuilds its tables and learning curves from that
+# directory and copies them (not the checkpoints) into docs/results/ for the README.
 #
-#   bash scripts/reproduce_results.sh            # everything: about an hour on a 2-core CPU
-#   bash scripts/reproduce_results.sh retail     # one of: v1 v0 retail sweep bench
+#   bash scripts/reproduce_results.sh            # everything: about 2 hours on a 2-core CPU
+#   bash scripts/reproduce_results.sh retail     # one of: quick v1 v0 full retail sweep bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JAXINV=${JAXINV:-.venv/bin/jaxinv}
@@ -12,17 +13,39 @@ PYTHON=${PYTHON:-.venv/bin/python}
 what=${1:-all}
 
 run() { echo "+ $*" >&2; "$@"; }
+want() { [[ $what == all || $what == "$1" ]]; }
 
-if [[ $what == all || $what == v1 ]]; then
-  # The comparison of the README's first quickstart command, with its full defaults.
+if want quick; then
+  # The README's first quickstart command.
+  run "$JAXINV" compare --env InvManagement-v1 --seeds 2 --total-steps 2000000 --episodes 200 \
+    --out runs/quick
+fi
+if want v1; then
+  # The full comparison on the lost-sales chain, with its defaults.
   run "$JAXINV" compare --env InvManagement-v1 --out runs/compare_v1
   run "$PYTHON" scripts/publish_compare.py runs/compare_v1 docs/results/InvManagement-v1
 fi
-if [[ $what == all || $what == v0 ]]; then
+if want v0; then
   run "$JAXINV" compare --env InvManagement-v0 --out runs/compare_v0
   run "$PYTHON" scripts/publish_compare.py runs/compare_v0 docs/results/InvManagement-v0
 fi
-if [[ $what == all || $what == retail ]]; then
+if want full; then
+  # PPO given the full observation (pipeline, last unfilled amounts, time left), both chains.
+  for v in 1 0; do
+    run "$JAXINV" compare --env InvManagement-v$v --algos ppo_full=ppo \
+      --set ppo_full.env.observation='"full"' --out runs/compare_v${v}_full
+    run "$PYTHON" scripts/publish_compare.py runs/compare_v${v}_full \
+      docs/results/InvManagement-v${v}-full
+  done
+fi
+if want retail; then
   run "$JAXINV" compare --env RetailStore-v0 --algos dqn,ppo,a2c --out runs/compare_retail
   run "$PYTHON" scripts/publish_compare.py runs/compare_retail docs/results/RetailStore-v0
+fi
+if want sweep; then
+  # jaxinv sweep (3 x 2 grid x 4 seeds) against the same 24 runs one after another.
+  run "$PYTHON" benchmarks/sweep_throughput.py --cli-runs 24
+fi
+if want bench; then
+  run "$PYTHON" benchmarks/scaling.py
 fi

@@ -20,7 +20,9 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert len(commands) == 2, commands
     ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1].strip() in [line.strip() for line in ci_lines]
-    assert "pytest" in commands[1] and "jaxinv demo" in commands[0]
+    assert "pytest" in commands[1]
+    # The first command is the comparison a newcomer runs first: learners against baselines.
+    assert "jaxinv compare --env InvManagement-v1" in commands[0]
 
 
 def test_pinned_dependencies_import_together_at_their_pins() -> None:
