@@ -32,11 +32,10 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from common import best_of, write_results
 
 from jaxinv import runs, sweep, training
 from jaxinv.agents import base
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def tree_bytes(tree) -> int:
@@ -48,20 +47,13 @@ def throughput(env_id: str, num_envs: int, seeds: int, updates: int, repeats: in
     overrides = {"num_envs": num_envs, "num_steps": 30, "total_steps": num_envs * 30 * updates}
     built = training.build(env_id, "ppo", training.resolved_overrides(env_id, "ppo", overrides))
     learner = built.learner
-    keys = jax.random.split(jax.random.PRNGKey(0), seeds)
-    # lax.map, not vmap: see sweep.train_group (a vmapped init of many runs hung on CPU).
-    state = jax.jit(lambda k: jax.lax.map(learner.init, k))(keys)
+    state = training.init_seeds(learner, jax.random.split(jax.random.PRNGKey(0), seeds))
     start = time.perf_counter()
     chunk = jax.jit(jax.vmap(lambda s: base.run(learner, s, updates)))
     compiled = chunk.lower(state).compile()
     compile_s = time.perf_counter() - start
     memory = compiled.memory_analysis()
-    state, _ = jax.block_until_ready(compiled(state))
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        state, _ = jax.block_until_ready(compiled(state))
-        best = min(best, time.perf_counter() - start)
+    state, best = best_of(compiled, state, repeats)
     steps = updates * learner.steps_per_update * seeds
     return {
         "num_envs": num_envs,
@@ -192,15 +184,9 @@ def main() -> None:
         "seeds": by_seeds,
         "devices": by_devices,
         "state_bytes": state_bytes(args.env, env_counts),
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "note": "CPU shared with other work while measured unless the load averages are ~0",
-        "machine": runs.machine(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"scaling_{args.env}_cpu.json"
-    runs.write_json(path, report)
-    figure(report, path.with_suffix(".png"))
+    path = write_results(f"scaling_{args.env}_cpu", report, load_before)
+    figure(runs.read_json(path), path.with_suffix(".png"))
     print(f"-> {path} and {path.with_suffix('.png').name}")
 
 

@@ -41,12 +41,12 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from common import write_results
 
 from jaxinv import agents, runs, training
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.agents import base
 
-RESULTS = Path(__file__).parent / "results"
 GRID = {"lr": [3e-4, 1e-3, 3e-3], "ent_coef": [0.0, 0.01]}
 SEEDS = 4
 SETTINGS = {
@@ -199,14 +199,8 @@ def main() -> None:
         "grid": GRID,
         "seeds": SEEDS,
         "settings": results,
-        "load_average_before": load_before,
-        "load_average_after": os.getloadavg(),
-        "note": "CPU shared with other work while measured unless the load averages are ~0",
-        "machine": runs.machine(),
     }
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"sweep_throughput_{args.env}_cpu.json"
-    runs.write_json(path, report)
+    path = write_results(f"sweep_throughput_{args.env}_cpu", report, load_before)
     for name, r in results.items():
         b = r["cli_sequential"]
         print(

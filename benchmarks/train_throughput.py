@@ -28,12 +28,11 @@ import time
 from pathlib import Path
 
 import jax
+from common import RESULTS, best_of
 from jax.sharding import PartitionSpec
 
 from jaxinv import runs, training
 from jaxinv.agents import base
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def measure(learner: base.Learner, seeds: int, devices: list, updates: int, repeats: int) -> dict:
@@ -55,12 +54,7 @@ def measure(learner: base.Learner, seeds: int, devices: list, updates: int, repe
     state = jax.block_until_ready(state)
     compiled = jax.jit(chunk).lower(state).compile()
     compile_s = time.perf_counter() - start
-    state, _ = jax.block_until_ready(compiled(state))  # warm
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        state, _ = jax.block_until_ready(compiled(state))
-        best = min(best, time.perf_counter() - start)
+    state, best = best_of(compiled, state, repeats)
     steps = updates * learner.steps_per_update * seeds
     return {
         "seeds": seeds,
