@@ -256,6 +256,8 @@ def write_results(out: Path, summary: dict[str, Any], entries: list[Entry]) -> d
     )
     summary = {
         **summary,
+        # DESIGN's summary contract names one "algo": here every learner's, in table order.
+        "algo": ",".join(summary["algos"].values()),
         "eval": next(r for r in table if r["kind"] == "learner")["eval"],
         "table": table,
         "published": published,

@@ -176,6 +176,9 @@ def test_compare_end_to_end_tiny(tmp_path, capsys):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
     assert summary["command"] == "compare" and summary["seeds"] == 2
+    for key in ("env", "algo", "config", "eval", "total_steps", "wall_s", "compile_s"):
+        assert key in summary, key  # the summary contract of every --out command
+    assert summary["algo"] == "ppo,a2c" and summary["algos"] == {"ppo": "ppo", "small": "a2c"}
     rows = {r["policy"]: r for r in summary["table"]}
     assert set(rows) == {"constant", "base_stock", "ppo", "small"}
     # Each policy's row is its run directory's evaluation, on the same 30 paths.
