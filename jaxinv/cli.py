@@ -9,6 +9,7 @@
     jaxinv baseline --env ID --policy NAME [--set key=value ...] [--out DIR]
     jaxinv sweep --env ID --algo A --grid key=v1,v2 [--grid ...] [--random N --range k=lo:hi[:log]]
                  [--seeds N] [--total-steps N] [--set key=value ...] [--devices N] --out DIR
+                 [--coordinator HOST:PORT --num-processes N --process-id I]
     jaxinv compare --env ID [--algos ppo,a2c,dqn] [--seeds N] [--total-steps N] [--episodes N]
                  [--baselines a,b] [--set key=value ...] --out DIR
 
@@ -110,14 +111,9 @@ def train(args: argparse.Namespace) -> None:
     """Train ``--seeds`` agents, checkpoint, evaluate the greedy policies, write ``--out``."""
     import jax
 
-    from jaxinv import distributed, training
+    from jaxinv import training
 
-    try:
-        cluster = distributed.cluster_from(args.coordinator, args.num_processes, args.process_id)
-    except ValueError as error:
-        raise _fail(error) from None
-    if cluster is not None and not jax.distributed.is_initialized():
-        distributed.relaunch(cluster, args.argv)  # does not return
+    _join_cluster(args)
     devices = args.devices
     if devices is None:  # one device, or every process's devices in a multi-process run
         devices = jax.device_count() if jax.process_count() > 1 else 1
@@ -150,6 +146,22 @@ def train(args: argparse.Namespace) -> None:
     except ValueError as error:
         raise _fail(error) from None
     _print_train(args, summary)
+
+
+def _join_cluster(args: argparse.Namespace) -> None:
+    """In a multi-process run (``--coordinator`` ... or ``JAXINV_*``), start this command again
+    with the distributed system initialised first (``distributed.relaunch``; does not return
+    until it is); in a normal run, nothing."""
+    import jax
+
+    from jaxinv import distributed
+
+    try:
+        cluster = distributed.cluster_from(args.coordinator, args.num_processes, args.process_id)
+    except ValueError as error:
+        raise _fail(error) from None
+    if cluster is not None and not jax.distributed.is_initialized():
+        distributed.relaunch(cluster, args.argv)  # does not return
 
 
 def _print_train(args: argparse.Namespace, summary: dict[str, Any]) -> None:
@@ -321,6 +333,7 @@ def sweep(args: argparse.Namespace) -> None:
 
     from jaxinv import sweep as sweep_lib
 
+    _join_cluster(args)
     overrides = parse_overrides(args.set)
     if args.total_steps is not None:
         overrides["total_steps"] = args.total_steps
@@ -342,11 +355,24 @@ def sweep(args: argparse.Namespace) -> None:
         )
     except ValueError as error:
         raise _fail(error) from None
+    if jax.process_count() > 1:
+        print(f"process {jax.process_index()} of {jax.process_count()}:", end=" ")
     print(sweep_lib.report(summary))
     print(
         f"  {summary['runs']} runs x {summary['total_steps'] / 1e6:.2f}M env steps, compile "
         f"{summary['compile_s']:.1f}s, wall {summary['wall_s']:.1f}s -> {args.out}"
     )
+
+
+def add_cluster_flags(p: argparse.ArgumentParser) -> None:
+    """The multi-process flags (each with its environment variable)."""
+    p.add_argument(
+        "--coordinator", default=None, help="HOST:PORT of process 0 (env JAXINV_COORDINATOR)"
+    )
+    p.add_argument(
+        "--num-processes", type=int, default=None, help="processes (env JAXINV_NUM_PROCESSES)"
+    )
+    p.add_argument("--process-id", type=int, default=None, help="0.. (env JAXINV_PROCESS_ID)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -400,13 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="devices to train on: seeds split over them, else the envs "
         "(default 1; all of them in a multi-process run)",
     )
-    p.add_argument(
-        "--coordinator", default=None, help="HOST:PORT of process 0 (env JAXINV_COORDINATOR)"
-    )
-    p.add_argument(
-        "--num-processes", type=int, default=None, help="processes (env JAXINV_NUM_PROCESSES)"
-    )
-    p.add_argument("--process-id", type=int, default=None, help="0.. (env JAXINV_PROCESS_ID)")
+    add_cluster_flags(p)
     p.set_defaults(func=train)
 
     p = sub.add_parser("evaluate", help="evaluate a trained run's checkpoint")
@@ -477,6 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="sweep directory (created if needed)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_cluster_flags(p)
     p.set_defaults(func=sweep)
     return parser
 

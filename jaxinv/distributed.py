@@ -274,11 +274,24 @@ class Layout:
         all-gathered over the mesh ("single": ``tree`` as it is)."""
         if self.mesh is None:
             return tree
-        return jax.tree.map(np.asarray, jax.device_get(self._replicate(tree)))
+        return gather(tree, self.mesh)
 
-    @functools.cached_property
-    def _replicate(self) -> Callable[[Any], Any]:
-        return jax.jit(lambda tree: tree, out_shardings=self.replicated)
+
+def place(tree: Any, sharding: NamedSharding) -> Any:
+    """``tree`` (the same whole value in every process) as global arrays laid out by
+    ``sharding``; each process keeps the pieces on its own devices."""
+    return jax.tree.map(lambda leaf: _place(leaf, sharding), tree)
+
+
+def gather(tree: Any, mesh: Mesh) -> Any:
+    """``tree`` of arrays laid out over ``mesh`` (whichever processes hold the pieces) as whole
+    host numpy arrays in every process."""
+    return jax.tree.map(np.asarray, jax.device_get(_replicator(mesh)(tree)))
+
+
+@functools.cache
+def _replicator(mesh: Mesh) -> Callable[[Any], Any]:
+    return jax.jit(lambda tree: tree, out_shardings=NamedSharding(mesh, PartitionSpec()))
 
 
 def _place(leaf: Any, sharding: NamedSharding) -> jax.Array:

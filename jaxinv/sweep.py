@@ -18,10 +18,14 @@ key. One group compiles once:
   ``jax.eval_shape`` of one run's training state plus one update's rollout and activations)
   it is cut into equal batches that run one after another on the same compilation;
 * with ``devices > 1`` the batch axis is split over a ``Mesh`` of that many devices: the state
-  is initialised on one device, ``jax.device_put`` with a ``NamedSharding`` on its leading
-  axis, and each chunk runs under ``shard_map`` (every device trains its own runs; no
-  communication). Batches are padded with copies of the first run to a multiple of the
-  devices; the copies are dropped afterwards;
+  is initialised on one device, laid out with a ``NamedSharding`` on its leading axis
+  (``distributed.place``), and each chunk runs under ``shard_map`` (every device trains its
+  own runs; no communication but the metrics and the learned parameters gathered back).
+  Batches are padded with copies of the first run to a multiple of the devices; the copies
+  are dropped afterwards. In a multi-process run (``jax.distributed``; ``jaxinv sweep
+  --coordinator ...``) the mesh spans every process's devices, every process builds the whole
+  initial state and keeps its devices' share, every process learns every result, and only
+  process 0 writes;
 * every run's greedy policy is then evaluated on the env's evaluation set
   (``training.evaluation_set``; the same episodes for every run, common random numbers) in one
   ``evaluate_many`` call per group.
@@ -56,7 +60,7 @@ import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
 import jaxinv
-from jaxinv import agents, runs, training
+from jaxinv import agents, distributed, runs, training
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.agents import base
 
@@ -350,6 +354,7 @@ def train_group(
     if len(devices) > 1:
         mesh = jax.sharding.Mesh(np.asarray(devices), (BATCH_AXIS,))
         sharding = NamedSharding(mesh, PartitionSpec(BATCH_AXIS))
+        replicated = NamedSharding(mesh, PartitionSpec())
 
     chunk = training.chunk_size(learner.num_updates)
     sizes = [chunk] * (learner.num_updates // chunk)
@@ -370,18 +375,23 @@ def train_group(
     compile_s = train_s = 0.0
     compiled = None
     agents_out, returns_out, rows = [], [], []
+    home = jax.local_devices()[0]  # this process's first device
     for b in range(batches):
         part = slice(b * size, (b + 1) * size)
         config_b = jax.tree.map(lambda x, p=part: x[p], all_configs)
         keys_b = all_keys[part]
         t0 = time.perf_counter()
         # Initialised on one device, then split (init inside a multi-device shard_map hung).
-        state = init(jax.device_put(config_b, devices[0]), jax.device_put(keys_b, devices[0]))
+        # Every process builds the whole batch's state, then keeps its own devices' share.
+        state = init(jax.device_put(config_b, home), jax.device_put(keys_b, home))
         if mesh is not None:
-            state = jax.device_put(state, sharding)
-            config_b = jax.device_put(config_b, sharding)
+            state = distributed.place(state, sharding)
+            config_b = distributed.place(config_b, sharding)
         if compiled is None:
-            compiled = jax.jit(run_chunk).lower(config_b, state).compile()
+            out_shardings = None if mesh is None else (sharding, replicated)
+            compiled = (
+                jax.jit(run_chunk, out_shardings=out_shardings).lower(config_b, state).compile()
+            )
         jax.block_until_ready(state)
         if b == 0:
             compile_s = time.perf_counter() - t0
@@ -407,7 +417,10 @@ def train_group(
                 )
         train_s += time.perf_counter() - train_start
         returns_out.append(_last_chunk_return(metrics))
-        agents_out.append(jax.device_get(learner.agent(state)))
+        agent_b = learner.agent(state)
+        agents_out.append(
+            jax.device_get(agent_b) if mesh is None else distributed.gather(agent_b, mesh)
+        )
     keep = slice(0, total)
     agent = jax.tree.map(lambda *xs: np.concatenate(xs)[keep], *agents_out)
     train_return = np.concatenate(returns_out)[keep]
@@ -480,7 +493,12 @@ def sweep_run(
         raise ValueError(f"seeds={seeds} must be at least 1")
     if not (isinstance(memory_gb, int | float) and 0 < memory_gb < 1e6):
         raise ValueError(f"memory_gb={memory_gb!r} must be in (0, 1e6) GiB")
-    available = jax.devices()
+    available = jax.devices()  # every process's devices in a multi-process run
+    if jax.process_count() > 1 and devices != len(available):
+        raise ValueError(
+            f"devices={devices!r} must be {len(available)} in a sweep over "
+            f"{jax.process_count()} processes: the runs are split over every process's devices"
+        )
     if not (isinstance(devices, int) and 1 <= devices <= len(available)):
         raise ValueError(
             f"devices={devices!r} must be in [1, {len(available)}] (the {jax.default_backend()} "
@@ -490,7 +508,10 @@ def sweep_run(
     swept = points(grid, ranges, num_random, seed)
     groups = plan(env_id, algo, overrides, swept)  # everything validated here
     keys = list(dict.fromkeys([*grid, *ranges]))
-    out = runs.prepare(out)
+    # In a multi-process sweep every process trains its share and learns every result; only
+    # process 0 writes.
+    writer = distributed.is_writer()
+    out = runs.prepare(out) if writer else Path(out)
     # What was asked for: config.json, and the head of summary.json.
     asked = {
         "env": env_id,
@@ -504,7 +525,8 @@ def sweep_run(
         "seed": seed,
         "overrides": overrides,
     }
-    runs.write_json(out / runs.CONFIG, {**asked, "configurations": swept})
+    if writer:
+        runs.write_json(out / runs.CONFIG, {**asked, "configurations": swept})
 
     say = _printer() if progress else None
     n_configs = len(swept)
@@ -550,23 +572,25 @@ def sweep_run(
             group_wall[index] = result.wall_s
             eval_results[index] = result.eval[mine]
             train_returns[index] = result.train_return[mine]
-            save_run(
-                out / "runs" / f"c{index}",
-                env_id,
-                algo,
-                group.overrides[c],
-                group.configs[c],
-                seeds,
-                seed,
-                jax.tree.map(lambda x, m=mine: x[m], result.agent),
-                eval_results[index],
-                {"total_steps": steps, "compile_s": result.compile_s, "wall_s": result.wall_s},
-            )
+            if writer:
+                save_run(
+                    out / "runs" / f"c{index}",
+                    env_id,
+                    algo,
+                    group.overrides[c],
+                    group.configs[c],
+                    seeds,
+                    seed,
+                    jax.tree.map(lambda x, m=mine: x[m], result.agent),
+                    eval_results[index],
+                    {"total_steps": steps, "compile_s": result.compile_s, "wall_s": result.wall_s},
+                )
         for row in result.rows:
             c, s = divmod(row.pop("run"), seeds)
             row.pop("seed", None)
             metric_rows.append({"config": group.indices[c], "seed": s, **row})
-    runs.write_metrics(out / runs.METRICS, metric_rows)
+    if writer:
+        runs.write_metrics(out / runs.METRICS, metric_rows)
 
     table = []
     for index, values in enumerate(swept):
@@ -586,7 +610,8 @@ def sweep_run(
                     "group_wall_s": float(group_wall[index]),
                 }
             )
-    runs.write_metrics(out / "results.csv", table)
+    if writer:
+        runs.write_metrics(out / "results.csv", table)
 
     per_config = []
     for index, values in enumerate(swept):
@@ -626,8 +651,11 @@ def sweep_run(
         "eval_crn": eval_results[best_index][0].crn,
         "machine": runs.machine(),
     }
-    runs.write_json(out / runs.SUMMARY, summary)
-    figure(per_config, grid if not ranges else {}, out / "sweep.png", f"{algo.upper()} on {env_id}")
+    if writer:
+        runs.write_json(out / runs.SUMMARY, summary)
+        figure(
+            per_config, grid if not ranges else {}, out / "sweep.png", f"{algo.upper()} on {env_id}"
+        )
     return summary
 
 

@@ -235,6 +235,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_together(commands: list[tuple[list[str], dict[str, str]]], timeout: int = 400) -> list[str]:
+    """Start every ``(argv, environment)`` at once, wait for all of them (killing any still
+    running after ``timeout`` s), check that each succeeded; their outputs, in order."""
+    procs = [
+        subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
+        )
+        for argv, env in commands
+    ]
+    outputs = []
+    try:
+        for proc in procs:
+            outputs.append(proc.communicate(timeout=timeout)[0])
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    for proc, output in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, output[-4000:]
+    return outputs
+
+
 def test_two_processes_match_one_process(four_devices, tmp_path):
     """Two ``jaxinv train`` processes (2 devices each, --devices 4): each seed's envs split
     over both; process 0 alone writes, and its result is the one-process run's."""
@@ -249,34 +271,12 @@ def test_two_processes_match_one_process(four_devices, tmp_path):
         "JAXINV_PROCESS_ID": "1",
     }
     command = [sys.executable, "-m", "jaxinv.cli", *args]
-    procs = [
-        subprocess.Popen(
-            [*command, "--out", str(tmp_path / "p0"), *flags],
-            env=child_env(2),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-        ),
-        subprocess.Popen(
-            [*command, "--out", str(tmp_path / "p1")],
-            env=child_env(2, **by_env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-        ),
-    ]
-    outputs = []
-    try:
-        for proc in procs:
-            outputs.append(proc.communicate(timeout=400)[0])
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-    for proc, output in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, output[-4000:]
+    outputs = run_together(
+        [
+            ([*command, "--out", str(tmp_path / "p0"), *flags], child_env(2)),
+            ([*command, "--out", str(tmp_path / "p1")], child_env(2, **by_env)),
+        ]
+    )
     means = [re.search(r"process (\d) of 2: .* mean return (\S+)", o) for o in outputs]
     assert [m.group(1) for m in means] == ["0", "1"], outputs
     assert means[0].group(2) == means[1].group(2)  # both evaluated the same agent

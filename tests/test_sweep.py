@@ -272,3 +272,40 @@ def test_four_devices_give_the_one_device_results(ppo_sweep, tmp_path):
             np.testing.assert_allclose(y, x, rtol=2e-4, atol=2e-5)
         compared += 1
     assert compared == 2
+
+
+def test_two_processes_sweep_as_one_process_does(ppo_sweep, tmp_path):
+    """``jaxinv sweep`` over two processes (2 CPU devices each, gloo between them): each
+    process trains its devices' runs, both learn every result, process 0 alone writes, and
+    the results are the one-process sweep's."""
+    from tests.test_distributed import child_env, free_port, run_together
+
+    out, summary = ppo_sweep
+    tiny = {**TINY, "num_envs": 4}
+    address = f"127.0.0.1:{free_port()}"
+    args = ["sweep", "--env", ENV, "--algo", "ppo", "--grid", "lr=0.001,0.01"]
+    args += [f"--set={k}={json.dumps(v)}" for k, v in tiny.items()]
+    args += ["--seeds", str(SEEDS), "--episodes", str(EPISODES), "--quiet"]
+    cluster = ["--coordinator", address, "--num-processes", "2"]
+    command = [sys.executable, "-m", "jaxinv.cli", *args, *cluster]
+    outputs = run_together(
+        [
+            ([*command, "--out", str(tmp_path / f"p{i}"), "--process-id", str(i)], child_env(2))
+            for i in range(2)
+        ],
+        timeout=300,
+    )
+    assert "process 0 of 2:" in outputs[0] and "process 1 of 2:" in outputs[1]
+    ranked = [o.split("of 2:")[1].splitlines()[:3] for o in outputs]
+    assert ranked[0] == ranked[1]  # both processes learned every result
+    assert not (tmp_path / "p1").exists()  # only process 0 writes
+    two = json.loads((tmp_path / "p0" / "summary.json").read_text())
+    assert two["devices"] == 4
+    one_rows = read_rows(out / "results.csv")
+    two_rows = read_rows(tmp_path / "p0" / "results.csv")
+    for entry in (c for c in summary["configurations"] if c["values"]["num_envs"] == 4):
+        (match,) = [c for c in two["configurations"] if c["values"]["lr"] == entry["values"]["lr"]]
+        for column in ("eval_mean", "train_return"):
+            a = [float(r[column]) for r in one_rows if int(r["config"]) == entry["config"]]
+            b = [float(r[column]) for r in two_rows if int(r["config"]) == match["config"]]
+            np.testing.assert_allclose(b, a, rtol=1e-3)
