@@ -674,18 +674,8 @@ def save_run(
     """One configuration's seeds as a run directory that ``jaxinv evaluate --run`` reads:
     config.json, checkpoint.msgpack (leaves (seeds, ...)), eval_returns.npy, summary.json."""
     out = runs.prepare(out)
-    runs.write_json(
-        out / runs.CONFIG,
-        {
-            "env": env_id,
-            "algo": algo,
-            "seeds": seeds,
-            "seed": seed,
-            "overrides": overrides,
-            "config": training.config_dict(config),
-            "command": "sweep",
-        },
-    )
+    record = training.run_record(env_id, algo, seeds, seed, overrides, config, "sweep")
+    runs.write_json(out / runs.CONFIG, record)
     runs.atomic_write(out / runs.CHECKPOINT, flax.serialization.to_bytes(agent))
     np.save(out / "eval_returns.npy", np.stack([r.returns for r in results]), allow_pickle=False)
     pooled = evaluate_lib.summarize(np.concatenate([r.returns for r in results])).as_dict()

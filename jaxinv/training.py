@@ -207,21 +207,9 @@ def train_run(
     if writer and resume is None:
         runs.remove_state(out)
         (out / runs.SUMMARY).unlink(missing_ok=True)  # a stale one would mark the run finished
-        runs.write_json(
-            out / runs.CONFIG,
-            {
-                "env": env_id,
-                "algo": algo,
-                "seeds": seeds,
-                "seed": seed,
-                "devices": devices,
-                "overrides": overrides,
-                "config": config_dict(built.config),
-                "command": command,
-                "episodes": episodes,
-                "checkpoint_every": checkpoint_every,
-            },
-        )
+        record = run_record(env_id, algo, seeds, seed, overrides, built.config, command)
+        record.update(devices=devices, episodes=episodes, checkpoint_every=checkpoint_every)
+        runs.write_json(out / runs.CONFIG, record)
 
     keys = jax.random.split(jax.random.PRNGKey(seed), seeds)
     chunk = chunk_size(learner.num_updates)
@@ -340,6 +328,27 @@ def config_dict(config: Any) -> dict[str, Any]:
     import dataclasses
 
     return {f.name: runs.jsonable(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def run_record(
+    env_id: str,
+    algo: str,
+    seeds: int,
+    seed: int,
+    overrides: dict[str, Any],
+    config: Any,
+    command: str,
+) -> dict[str, Any]:
+    """The config.json of a run directory: what ``load_run`` needs to rebuild the learner."""
+    return {
+        "env": env_id,
+        "algo": algo,
+        "seeds": seeds,
+        "seed": seed,
+        "overrides": overrides,
+        "config": config_dict(config),
+        "command": command,
+    }
 
 
 @dataclass
