@@ -71,6 +71,46 @@ def test_oracle_equals_brute_force_optimum(env_id, lead_times, demand) -> None:
     assert replayed[0] == pytest.approx(plan.value, abs=1e-4)
 
 
+def brute_force_from(env, params, start, demand) -> float:
+    """The best return of the remaining periods from ``state`` over every whole-order plan."""
+    c = np.asarray(params.c, int)
+    per_period = list(itertools.product(*(range(ci + 1) for ci in c)))
+    plans = jnp.asarray(list(itertools.product(per_period, repeat=len(demand))), jnp.float32)
+    demand = jnp.asarray(demand, jnp.float32)
+
+    def episode(plan: jax.Array) -> jax.Array:
+        def period(state, inputs):
+            d, action = inputs
+            _, state, reward, _, _ = env.transition(d, state, action, params)
+            return state, reward
+
+        _, rewards = jax.lax.scan(period, start, (demand, plan))
+        return rewards.sum()
+
+    return float(jax.jit(jax.vmap(episode))(plans).max())
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_planning_lp_from_a_mid_episode_state_equals_brute_force(env_id) -> None:
+    """What SHLP solves every period: the rest of the horizon from the true state, here with
+    stock in transit and (v0) a retail backlog, against every whole-order plan from it."""
+    demand = np.array([4.0, 5.0, 1.0, 3.0, 2.0])
+    env, params = tiny_chain(env_id, (1, 2), demand, I0=[2, 3])
+    _, state = env.reset_env(None, params)
+    for d, action in zip(demand[:2], ([2.0, 1.0], [1.0, 2.0]), strict=True):
+        _, state, _, _, _ = env.transition(jnp.float32(d), state, jnp.asarray(action), params)
+    assert int(state.time) == 2 and float(state.pipeline.sum()) > 0
+    assert float(state.unfilled[0]) > 0 and float(state.unfilled[1:].sum()) == 0
+    plan = lp.SerialChainLP(env, params).solve(
+        demand[2:],
+        on_hand=np.asarray(state.on_hand),
+        pipeline=np.asarray(state.pipeline),
+        unfilled=np.asarray(state.unfilled),
+        period=2,
+    )
+    assert plan.value == pytest.approx(brute_force_from(env, params, state, demand[2:]), abs=1e-4)
+
+
 def small_stochastic_chain(env_id: str):
     return jaxinv.make(
         env_id,
