@@ -144,3 +144,18 @@ def test_retail_baselines_score_on_the_test_years(tmp_path):
         evaluate.summarize(np.load(tmp_path / "sS" / "eval_returns.npy")[0], s_S["eval_crn"]),
     )
     assert diff.ci95[0] > 0
+
+
+@pytest.mark.parametrize(
+    ("env_id", "algo", "expected"),
+    [
+        ("InvManagement-v1", "ppo", {"gae_lambda": 1.0, "lr": 1e-3}),
+        ("InvManagement-v0", "a2c", {"gae_lambda": 1.0, "lr": 3e-3}),
+        ("RetailStore-v0", "a2c", {"gae_lambda": 0.95, "lr": 1e-3}),
+    ],
+)
+def test_tuned_defaults_apply_per_env_family_and_yield_to_the_user(env_id, algo, expected):
+    built = training.build(env_id, algo, training.resolved_overrides(env_id, algo, {}))
+    assert {k: getattr(built.config, k) for k in expected} == pytest.approx(expected)
+    mine = training.resolved_overrides(env_id, algo, {"gae_lambda": 0.9})
+    assert training.build(env_id, algo, mine).config.gae_lambda == pytest.approx(0.9)

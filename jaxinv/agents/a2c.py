@@ -33,6 +33,7 @@ class A2CConfig:
     whole OR-Gym episode, so nothing is bootstrapped), Adam, per-batch advantage
     normalisation and GAE(0.95) beat RMSprop with 10-step returns (the A3C paper's choice);
     50 envs (more, smaller updates), lr 1e-3 and (128, 128) layers lifted InvManagement-v0.
+    On InvManagement, ``jaxinv train`` uses lr 3e-3 and GAE(1) instead (``training.TUNED``).
     """
 
     lr: float = 1e-3

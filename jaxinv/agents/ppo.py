@@ -26,7 +26,10 @@ ALGO = "ppo"
 
 @struct.dataclass
 class PPOConfig:
-    """PPO settings. Leaves (floats) are traced and ``vmap``-able; static fields set shapes."""
+    """PPO settings. Leaves (floats) are traced and ``vmap``-able; static fields set shapes.
+
+    On InvManagement, ``jaxinv train`` uses GAE(1) instead (``training.TUNED``).
+    """
 
     lr: float = 1e-3
     gamma: float = 1.0
