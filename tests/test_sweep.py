@@ -74,9 +74,8 @@ def test_each_run_equals_the_configuration_trained_alone(ppo_sweep):
     for num_envs in GRID["num_envs"]:
         built, train = alone("ppo", {**TINY, "num_envs": num_envs})
         for entry in (c for c in configs if c["values"]["num_envs"] == num_envs):
-            config = agents.algorithm("ppo").make_config(
-                **training.split_overrides({**TINY, **entry["values"]})[1]
-            )
+            merged = training.resolved_overrides(ENV, "ppo", {**TINY, **entry["values"]})
+            config = agents.algorithm("ppo").make_config(**training.split_overrides(merged)[1])
             states = [train(config, key) for key in keys]
             reference = jax.tree.map(lambda *xs: np.stack(xs), *(s[0].agent for s in states))
             swept = load_agent(out / "runs" / f"c{entry['config']}", reference)
@@ -305,7 +304,12 @@ def test_two_processes_sweep_as_one_process_does(ppo_sweep, tmp_path):
     two_rows = read_rows(tmp_path / "p0" / "results.csv")
     for entry in (c for c in summary["configurations"] if c["values"]["num_envs"] == 4):
         (match,) = [c for c in two["configurations"] if c["values"]["lr"] == entry["values"]["lr"]]
-        for column in ("eval_mean", "train_return"):
+        # Another process's XLA client may sum in another order; Adam turns the 1e-7 noise in
+        # near-zero gradients into lr-sized steps, and the greedy policy of this barely trained
+        # net (303 near-equal logits) flips on it: the evaluation agrees to about 1% (seen:
+        # 1.1%), while the training returns, from sampled actions, agree to the digit. A run
+        # given another run's seed or configuration is off by 10% or more in training return.
+        for column, rtol in (("train_return", 1e-4), ("eval_mean", 3e-2)):
             a = [float(r[column]) for r in one_rows if int(r["config"]) == entry["config"]]
             b = [float(r[column]) for r in two_rows if int(r["config"]) == match["config"]]
-            np.testing.assert_allclose(b, a, rtol=1e-3)
+            np.testing.assert_allclose(b, a, rtol=rtol, err_msg=column)
