@@ -72,22 +72,12 @@ def test_oracle_equals_brute_force_optimum(env_id, lead_times, demand) -> None:
 
 
 def brute_force_from(env, params, start, demand) -> float:
-    """The best return of the remaining periods from ``state`` over every whole-order plan."""
+    """The best return of the remaining periods from ``start`` over every whole-order plan."""
     c = np.asarray(params.c, int)
     per_period = list(itertools.product(*(range(ci + 1) for ci in c)))
-    plans = jnp.asarray(list(itertools.product(per_period, repeat=len(demand))), jnp.float32)
-    demand = jnp.asarray(demand, jnp.float32)
-
-    def episode(plan: jax.Array) -> jax.Array:
-        def period(state, inputs):
-            d, action = inputs
-            _, state, reward, _, _ = env.transition(d, state, action, params)
-            return state, reward
-
-        _, rewards = jax.lax.scan(period, start, (demand, plan))
-        return rewards.sum()
-
-    return float(jax.jit(jax.vmap(episode))(plans).max())
+    plans = np.array(list(itertools.product(per_period, repeat=len(demand))), np.float32)
+    paths = np.broadcast_to(demand, (len(plans), len(demand)))
+    return float(lp.replay_returns(env, params, paths, plans, start=start).max())
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)

@@ -493,18 +493,27 @@ def oracle_plans(lp: SerialChainLP, demand_paths: Any) -> list[LPPlan]:
 
 
 def replay_returns(
-    env: InvManagement, params: EnvParams, demand_paths: Any, orders: Any
+    env: InvManagement,
+    params: EnvParams,
+    demand_paths: Any,
+    orders: Any,
+    start: EnvState | None = None,
 ) -> np.ndarray:
-    """The env's return (N,) of ordering ``orders`` (N, T, M) on demand paths (N, T)."""
+    """The env's return (N,) of ordering ``orders`` (N, T, M) on demand paths (N, T), from
+    ``start`` (one unbatched state; default the reset state)."""
     demand = jnp.asarray(demand_paths, jnp.float32)
     orders = jnp.asarray(orders, jnp.float32)
-    return np.asarray(_replay(env, params, demand, orders), np.float64)
+    if start is None:
+        _, start = env.reset_env(None, params)
+    return np.asarray(_replay(env, params, demand, orders, start), np.float64)
 
 
 @functools.partial(jax.jit, static_argnames="env")
-def _replay(env: InvManagement, params: EnvParams, demand: jax.Array, orders: jax.Array):
+def _replay(
+    env: InvManagement, params: EnvParams, demand: jax.Array, orders: jax.Array, start: EnvState
+):
     def episode(path: jax.Array, plan: jax.Array) -> jax.Array:
-        _, state = env.reset_env(None, params)
+        state = start
 
         def period(state, inputs):
             d, action = inputs
