@@ -1,6 +1,6 @@
 """``jaxinv`` on the command line: thin over the library.
 
-    jaxinv demo [--env InvManagement-v1] [--envs 16384] [--periods 300] [--set key=value ...]
+    jaxinv demo [--env InvManagement-v1] [--envs 16384] [--periods N] [--set key=value ...]
     jaxinv train --env ID --algo {ppo,a2c,dqn} [--seeds N] [--total-steps N]
                  [--set key=value ...] [--devices N] [--checkpoint-every K] --out DIR
     jaxinv train --resume DIR [--episodes N] [--checkpoint-every K]
@@ -16,9 +16,10 @@
 ``--set`` values are JSON (else plain strings); keys starting with ``env.`` configure the
 environment (``--set env.periods=10``), the others the algorithm or the baseline policy.
 
-``demo`` steps thousands of supply chains in parallel on every CPU core under two simple
-policies (uniformly random orders, and a constant order of mean demand at every stage) and
-prints the throughput and the mean episode return of each.
+``demo`` steps thousands of envs in parallel on every CPU core under the env family's demo
+policies (InvManagement: uniformly random orders, and a constant order of mean demand at every
+stage; RetailStore: random orders and the article's (s, S)) and prints the throughput and the
+mean episode return of each.
 """
 
 from __future__ import annotations
@@ -47,34 +48,39 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def demo(args: argparse.Namespace) -> None:
-    """Random and constant-order policies on many chains: throughput and mean returns."""
+    """The family's demo policies on many envs at once: throughput and mean returns."""
     import jax
     import numpy as np
 
-    import jaxinv
-    from jaxinv import simulate
-    from jaxinv.policies.constant import constant_order, uniform_random
+    from jaxinv import families, simulate
+    from jaxinv.evaluate import default_num_steps
 
     try:
-        env, params = jaxinv.make(args.env, **parse_overrides(args.set))
+        env, params = families.make(args.env, **parse_overrides(args.set))
     except ValueError as error:
         raise SystemExit(f"error: {error}") from None
-    mean_demand = round(_mean_demand(params))
-    policies = {
-        "uniform random orders": uniform_random(params.c),
-        f"constant order {mean_demand:g}/stage": constant_order([mean_demand] * env.num_stages),
-    }
+    family = families.family_of(args.env)
+    if family.demo_policies is None:
+        raise SystemExit(f"error: the {family.name} family declares no demo policies")
+    policies = family.demo_policies(env, params)
+    horizon = default_num_steps(env)
+    periods = 10 * horizon if args.periods is None else args.periods
+    if periods < horizon:
+        raise SystemExit(
+            f"error: --periods {periods} is shorter than one {args.env} episode ({horizon} "
+            f"periods): no episode would end"
+        )
     devices = jax.local_devices()
     num_envs = args.envs - args.envs % len(devices)
     print(
-        f"{env.name}: {num_envs} chains x {args.periods} periods "
-        f"({args.periods // env.periods} episodes each) on {len(devices)} {jax.default_backend()} "
+        f"{env.name}: {num_envs} envs x {periods} periods "
+        f"({periods // horizon} episodes each) on {len(devices)} {jax.default_backend()} "
         f"device(s)"
     )
     for name, policy in policies.items():
         start = time.perf_counter()
         rollout = simulate.shard_over_devices(
-            lambda n, policy=policy: simulate.make_rollout(env, params, policy, n, args.periods),
+            lambda n, policy=policy: simulate.make_rollout(env, params, policy, n, periods),
             num_envs,
             devices,
         )
@@ -87,20 +93,9 @@ def demo(args: argparse.Namespace) -> None:
         half_width = 1.96 * per_env.std(ddof=1) / np.sqrt(per_env.size)
         print(
             f"  {name:<28} mean return {per_env.mean():9.2f} ± {half_width:.2f} (95% CI) | "
-            f"{num_envs * args.periods / run_s / 1e6:6.2f}M steps/s "
+            f"{num_envs * periods / run_s / 1e6:6.2f}M steps/s "
             f"(first call incl. compile {compile_s:.1f}s)"
         )
-
-
-def _mean_demand(params) -> float:
-    """Mean retail demand per period: of the demand path, or of the demand table."""
-    import numpy as np
-
-    from jaxinv.envs.demand import DemandTable, table_mean
-
-    if isinstance(params.demand, DemandTable):
-        return table_mean(params.demand)
-    return float(np.mean(np.asarray(params.demand)))
 
 
 def _fail(error: Exception) -> SystemExit:
@@ -381,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="step many supply chains in parallel; print throughput")
     p.add_argument("--env", default="InvManagement-v1")
     p.add_argument("--envs", type=int, default=16384, help="chains stepped in parallel")
-    p.add_argument("--periods", type=int, default=300, help="periods each chain is stepped")
+    p.add_argument(
+        "--periods", type=int, default=None, help="periods each env is stepped (10 episodes)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--set",
@@ -528,7 +525,7 @@ def main(argv: list[str] | None = None) -> None:
         use_every_core(argv)
     if getattr(args, "episodes", None) is not None and args.episodes < 2:
         raise SystemExit("error: --episodes must be at least 2")
-    if getattr(args, "envs", 1) < 1 or getattr(args, "periods", 1) < 1:
+    if getattr(args, "envs", 1) < 1 or (getattr(args, "periods", 1) or 1) < 1:
         raise SystemExit("error: --envs and --periods must be positive")
     args.func(args)
 

@@ -2,7 +2,7 @@
 
 ``compare_run`` trains every learner (all seeds of one learner ``vmap``ped, through
 ``training.train_run``, each in ``out/<label>``), fits and evaluates the env family's
-baselines (``baselines.baseline_run``, each in ``out/<name>``), all on the env's evaluation set
+baselines (``baselines.evaluate_baseline``, each in ``out/<name>``), all on the env's evaluation set
 (common random numbers: every policy meets the same demand paths), and writes:
 
 - ``results.md`` and ``results.csv``: one row per policy with the mean over all episodes and its
@@ -11,7 +11,8 @@ baselines (``baselines.baseline_run``, each in ``out/<name>``), all on the env's
   then the published figures next to ours (the OR-Gym paper's table, the retail article's);
 - ``learning_curves.png``: each learner's training return, mean and 95% band over seeds,
   against env steps and against wall-clock seconds, with the baselines as horizontal lines;
-- ``trajectories.png`` (RetailStore): one test year's stock and orders under every policy;
+- the family's own figures (``Family.figures``; RetailStore: ``trajectories.png``, one test
+  year's stock and orders under every policy), drawn with the baselines fitted above;
 - ``summary.json``: the table, the published rows, wall times and the machine.
 
 Learners are named by algorithm (``ppo``) or by ``label=algo`` (``ppo_full=ppo``), so one
@@ -29,77 +30,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
-from jaxinv import agents, baselines, plots, runs, training
+from jaxinv import agents, baselines, families, plots, runs, training
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.envs.validate import suggest
 
 DEFAULT_SEEDS = 4
-
-# Per env family: the baselines a comparison runs, the one learners are paired against, and
-# the best bound (the oracle is an upper bound on every path; the DP policy is optimal).
-FAMILIES: dict[str, dict[str, Any]] = {
-    "InvManagement": {
-        "baselines": ("base_stock", "shlp", "oracle"),
-        "reference": "base_stock",
-        "bound": "oracle",
-        "bound_kind": "bound",
-    },
-    "RetailStore": {
-        "baselines": ("sS", "dp"),
-        "reference": "sS",
-        "bound": "dp",
-        "bound_kind": "optimum",
-    },
-}
-
-# How baselines are labelled in figures.
-DISPLAY = {
-    "sS": "(s, S)",
-    "dp": "DP optimum",
-    "base_stock": "base-stock",
-    "shlp": "shrinking-horizon LP",
-    "oracle": "oracle (bound)",
-}
-
-PAPER_SD = 30.0  # the OR-Gym paper's spread of returns over its 10 paths, about
-PAPER_PATHS = 10
-
-# Published figures, each with the row of ours it corresponds to.
-PUBLISHED: dict[str, dict[str, Any]] = {
-    "InvManagement-v0": {
-        "source": "OR-Gym paper (Hubbs et al. 2020), mean of 10 demand paths",
-        "paths": PAPER_PATHS,
-        "rows": [
-            ("oracle (clairvoyant LP)", 546.8, "oracle"),
-            ("shrinking-horizon LP", 508.0, "shlp"),
-            ("PPO (RLlib)", 438.8, "ppo"),
-            ("base-stock, MILP", 388.0, "base_stock"),
-            ("base-stock, derivative-free search", 360.9, "base_stock"),
-        ],
-    },
-    "InvManagement-v1": {
-        "source": "OR-Gym paper (Hubbs et al. 2020), mean of 10 demand paths",
-        "paths": PAPER_PATHS,
-        "rows": [
-            ("oracle (clairvoyant LP)", 542.7, "oracle"),
-            ("shrinking-horizon LP", 485.4, "shlp"),
-            ("PPO (RLlib)", 409.8, "ppo"),
-            ("base-stock, MILP", 378.5, "base_stock"),
-            ("base-stock, derivative-free search", 364.3, "base_stock"),
-        ],
-    },
-    "RetailStore-v0": {
-        "source": "the 2022 article's figures, mean over the same 100 test years",
-        "paths": None,
-        "rows": [
-            ("DQN (PyTorch)", 20_314.53, "dqn"),
-            ("(s, S) = (15, 32)", 17_202.08, "sS"),
-        ],
-    },
-}
 
 
 @dataclass
@@ -171,11 +108,11 @@ def compare_run(
     start = time.perf_counter()
     if seeds < 1:
         raise ValueError(f"seeds={seeds} must be at least 1")
-    fam = FAMILIES.get(training.family(env_id))
-    if fam is None:
-        raise ValueError(f"compare: no baselines are defined for {env_id}")
+    family = families.family_of(env_id)
+    if family.compare is None:
+        raise ValueError(f"compare: the {family.name} family declares no comparison for {env_id}")
     available = baselines.names(env_id)
-    wanted = fam["baselines"] if baseline_names is None else baseline_names
+    wanted = family.compare.baselines if baseline_names is None else baseline_names
     for name in wanted:
         if name not in available:
             raise ValueError(
@@ -194,17 +131,17 @@ def compare_run(
     out = runs.prepare(out)
 
     entries: list[Entry] = []
+    fitted: dict[str, tuple[Any, Any, Any]] = {}  # baseline -> (policy, env, params)
     for name in wanted:
         if progress:
             print(f"baseline {name} ...", flush=True)
-        summary = baselines.baseline_run(
-            env_id, name, {**shared, **own[name]}, out / name, episodes=episodes
-        )
-        kind = fam["bound_kind"] if name == fam["bound"] else "baseline"
-        returns = np.load(out / name / "eval_returns.npy")
-        entries.append(Entry(name, kind, returns, summary))
+        run = baselines.evaluate_baseline(env_id, name, {**shared, **own[name]}, episodes=episodes)
+        baselines.write_baseline(out / name, run)
+        fitted[name] = (run.policy, run.env, run.params)
+        kind = family.compare.bound_kind if name == family.compare.bound else "baseline"
+        entries.append(Entry(name, kind, run.returns[None], run.summary))
         if progress:
-            print(f"  {name}: {summary['eval']['mean']:.2f}", flush=True)
+            print(f"  {name}: {run.summary['eval']['mean']:.2f}", flush=True)
     for label, algo in learners.items():
         if progress:
             print(f"{label} ({algo}, {seeds} seeds) ...", flush=True)
@@ -232,23 +169,25 @@ def compare_run(
         "config": runs.jsonable(overrides or {}),
         "total_steps": sum(e.summary["total_steps"] * seeds for e in entries),
         "compile_s": sum(e.summary.get("compile_s") or 0.0 for e in entries),
-        "wall_s": time.perf_counter() - start,
         "eval_crn": entries[0].summary.get("eval_crn"),
         "machine": runs.machine(),
     }
+    summary["wall_s"] = time.perf_counter() - start
     summary = write_results(out, summary, entries)
-    draw_learning_curves(out)
-    if training.family(env_id) == "RetailStore":
-        plot_test_year(env_id, out, learners, wanted, shared, own)
-    return summary
+    drawn = [draw_learning_curves(out)]
+    context = families.FigureContext(out, env_id, tuple(learners), fitted, family.display)
+    drawn += [figure(context) for figure in family.figures]
+    summary["figures"] = [path.name for path in drawn]
+    summary["wall_s"] = time.perf_counter() - start  # the figures included
+    return write_results(out, summary, entries)
 
 
 def write_results(out: Path, summary: dict[str, Any], entries: list[Entry]) -> dict[str, Any]:
     """The tables from ``entries``: ``results.md``, ``results.csv``, and ``summary`` completed
     with ``eval``, ``table``, ``published`` and ``paired``, written as ``summary.json``."""
     _check_same_paths(entries)
-    fam = FAMILIES[training.family(summary["env"])]
-    table = results_table(entries, fam["reference"], fam["bound"])
+    spec = families.family_of(summary["env"]).compare
+    table = results_table(entries, spec.reference, spec.bound)
     published = published_rows(summary["env"], table)
     paired = paired_matrix(entries)
     write_table(
@@ -310,13 +249,14 @@ def draw_learning_curves(out: str | Path) -> Path:
     redrawn without training again. Returns the figure's path."""
     out = Path(out)
     summary = runs.read_json(out / runs.SUMMARY)
+    display = families.family_of(summary["env"]).display
     curves = {
         r["policy"]: runs.read_metrics(out / r["policy"] / runs.METRICS)
         for r in summary["table"]
         if r["kind"] == "learner"
     }
     references = {
-        DISPLAY.get(r["policy"], r["policy"]): r["eval"]["mean"]
+        display.get(r["policy"], r["policy"]): r["eval"]["mean"]
         for r in summary["table"]
         if r["kind"] != "learner"
     }
@@ -405,14 +345,14 @@ def published_rows(env_id: str, table: list[dict[str, Any]]) -> dict[str, Any] |
     gap over the combined standard error of the two means; |z| < 2 is agreement within
     statistical error.
     """
-    if env_id not in PUBLISHED:
+    pub = families.family_of(env_id).published.get(env_id)
+    if pub is None:
         return None
-    pub = PUBLISHED[env_id]
     ours = {r["policy"]: r for r in table}
     for r in table:  # a learner labelled otherwise (ppo_full=ppo) stands for its algorithm
         ours.setdefault(r["algo"], r)
     rows = []
-    for name, value, counterpart in pub["rows"]:
+    for name, value, counterpart in pub.rows:
         mine = ours.get(counterpart)
         row: dict[str, Any] = {
             "row": name,
@@ -424,12 +364,12 @@ def published_rows(env_id: str, table: list[dict[str, Any]]) -> dict[str, Any] |
             row["our_mean"] = e["mean"]
             row["our_ci95"] = e["ci95"]
             row["difference"] = e["mean"] - value
-            if pub["paths"]:
+            if pub.paths:
                 se_ours = e["std"] / math.sqrt(e["episodes"]) if e["episodes"] > 1 else 0.0
-                se = math.hypot(PAPER_SD / math.sqrt(pub["paths"]), se_ours)
+                se = math.hypot(pub.sd / math.sqrt(pub.paths), se_ours)
                 row["z"] = row["difference"] / se
         rows.append(row)
-    return {"source": pub["source"], "rows": rows}
+    return {"source": pub.source, "rows": rows}
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -594,49 +534,3 @@ def write_table(
         for row in table_csv_rows(table):
             writer.writerow({k: runs._csv_value(v) for k, v in row.items()})
     tmp.replace(out / "results.csv")
-
-
-# -- the retail store's test year -----------------------------------------------------------
-
-
-def year_trajectory(env: Any, year_params: Any, policy: Any) -> dict[str, Any]:
-    """Orders, end-of-day stock (cases) and profit of one retail year under ``policy``."""
-    batched = jax.tree.map(lambda leaf: leaf[None], year_params)
-    returns, steps = evaluate_lib.episode_trajectories(
-        env, policy, batched, jax.random.PRNGKey(0), 1, env.horizon, batched_params=True
-    )
-    info = {k: np.asarray(v)[:, 0] for k, v in steps["info"].items()}
-    flow = info["arrivals"] - info["discarded"] - info["sales"]
-    stock = float(np.asarray(year_params.initial_stock)) + np.cumsum(flow)
-    return {"order": info["order"], "stock": stock, "profit": float(np.asarray(returns)[0])}
-
-
-def plot_test_year(
-    env_id: str,
-    out: Path,
-    learners: dict[str, str],
-    baseline_names: tuple[str, ...],
-    shared: dict[str, Any],
-    own: dict[str, dict[str, Any]],
-    year: int = 0,
-) -> None:
-    """``out/trajectories.png``: test year ``year`` under each learner (seed 0) and baseline."""
-    import jaxinv
-
-    runs_ = {}
-    for name in baseline_names:
-        env_config, options = training.split_overrides({**shared, **own[name]})
-        env, params = jaxinv.make(env_id, **env_config)
-        policy = baselines.fit(env_id, name, env, params, dict(options))[0]
-        runs_[DISPLAY.get(name, name)] = year_trajectory(env, _year(env, params, year), policy)
-    for label in learners:
-        loaded = training.load_run(out / label)
-        env, params = loaded.built.env, loaded.built.params
-        agent = training.seed_slice(loaded.agent, 0)
-        policy = loaded.built.learner.policy(agent, True)
-        runs_[label] = year_trajectory(env, _year(env, params, year), policy)
-    plots.test_year(runs_, out / "trajectories.png", f"{env_id}, test year {100 + year}")
-
-
-def _year(env: Any, params: Any, year: int) -> Any:
-    return jax.tree.map(lambda leaf: leaf[year], env.evaluation_params(params))

@@ -150,7 +150,9 @@ def test_year(
 ) -> None:
     """Stock on the shelf (end of day) and orders placed over the first ``days`` days of one
     year, one colour per policy; each policy's profit for the whole year in the legend.
-    ``trajectories[name]`` holds ``stock`` and ``order`` (days,) and ``profit``."""
+    ``trajectories[name]`` holds ``stock`` and ``order`` (days,) and ``profit``; a year shorter
+    than ``days`` is drawn whole."""
+    days = min(days, *(len(run["stock"]) for run in trajectories.values()))
     plt = _pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
     n = len(trajectories)

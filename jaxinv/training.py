@@ -34,44 +34,13 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxinv
-from jaxinv import agents, distributed, plots, runs
+from jaxinv import agents, distributed, families, plots, runs
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.agents import base
 
 EVAL_SEED = 20_230_101  # the fixed evaluation key: jax.random.PRNGKey(EVAL_SEED)
 LOG_CHUNKS = 40  # about this many logged chunks per run
 CHECKPOINTS = 10  # by default the training state is saved about this many times per run
-
-# Our best settings per (env family, algorithm), found by experiment (see README); a user's
-# ``--set`` overrides them. Keys are ``make_config`` fields; "env." keys go to ``jaxinv.make``.
-TUNED: dict[tuple[str, str], dict[str, Any]] = {
-    # As the article did: train on its one training year (replayed), scored on the 100 test
-    # years. The full observation (on hand, each order in transit, weekday, days left) is
-    # what lifts DQN clearly above the article's DQN; with the article's own observation
-    # (inventory position + weekday) it only matches it (README, "RetailStore-v0").
-    ("RetailStore", "dqn"): {
-        "env.demand": "trace",
-        "env.trace": "article_train_year",
-        "env.observation": "full",
-    },
-    # Whole-episode rollouts with gamma 1 and GAE lambda 1: each advantage is the episode's
-    # remaining return less the value estimate, not bootstrapped from the critic. Found with
-    # `jaxinv sweep` (2 seeds each, README "How the defaults were chosen"): PPO 473 -> 517 on
-    # v1 and 506 -> 513 on v0; A2C, with lr 3e-3, 424 -> 491 on v1 and 324 -> 449 on v0. It
-    # did not help A2C on the retail store, which keeps the class defaults.
-    ("InvManagement", "ppo"): {"gae_lambda": 1.0},
-    ("InvManagement", "a2c"): {"lr": 3e-3, "gae_lambda": 1.0},
-    ("InvManagement", "dqn"): {
-        "gamma": 1.0,
-        "reward_scale": 0.1,
-        "total_steps": 2_000_000,
-        "env.observation": "full",
-    },
-}
-
-
-def family(env_id: str) -> str:
-    return env_id.split("-")[0]
 
 
 def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -82,8 +51,8 @@ def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str
 
 
 def resolved_overrides(env_id: str, algo: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The tuned defaults for ``(env family, algo)`` with the user's overrides on top."""
-    return {**TUNED.get((family(env_id), algo), {}), **overrides}
+    """The env family's tuned defaults for ``algo`` with the user's overrides on top."""
+    return {**families.family_of(env_id).tuned_for(algo), **overrides}
 
 
 @dataclass
@@ -107,8 +76,9 @@ def evaluation_set(env: Any, params: Any, episodes: int | None) -> dict[str, Any
     """How runs and baselines are evaluated: the env's own evaluation set (e.g. held-out demand
     years) when it has one, else ``episodes`` paths drawn from the fixed evaluation key."""
     key = jax.random.PRNGKey(EVAL_SEED)
-    if hasattr(env, "evaluation_params"):
-        return {"params": env.evaluation_params(params), "batched_params": True, "key": key}
+    own = families.family_of(env.name).evaluation_set
+    if own is not None:
+        return {**own(env, params, episodes), "key": key}
     n = evaluate_lib.DEFAULT_EPISODES if episodes is None else episodes
     return {"params": params, "batched_params": False, "key": key, "num_episodes": n}
 

@@ -28,31 +28,30 @@ def _entries(rng: np.random.Generator) -> list[compare.Entry]:
     ]
 
 
-def test_results_table_from_fake_runs():
-    entries = _entries(np.random.default_rng(0))
-    table = compare.results_table(entries, reference="base_stock", bound="oracle")
-    rows = {r["policy"]: r for r in table}
-    oracle, ref, learner = (e.returns for e in entries)
-
-    assert rows["ppo"]["eval"]["mean"] == pytest.approx(learner.mean())
-    assert rows["ppo"]["episodes"] == 40 and rows["ppo"]["seeds"] == 3
-    assert rows["ppo"]["eval"]["episodes"] == 120  # all seeds' episodes pooled
-    assert rows["ppo"]["pct_of_bound"] == pytest.approx(100 * learner.mean() / oracle.mean())
+def test_results_table_from_runs_with_known_answers():
+    # 40 paths with mean exactly 500; the oracle is 40 above every path, the base-stock 90
+    # below, and the learner's three seeds 20 below with seed offsets 0, +4, -4 (no noise).
+    paths = 500.0 + np.repeat([-30.0, -10.0, 10.0, 30.0], 10)
+    learner = paths[None] - 20.0 + np.array([[0.0], [4.0], [-4.0]])
+    entries = [
+        compare.Entry("oracle", "bound", (paths + 40.0)[None], {"policy": "oracle"}),
+        compare.Entry("base_stock", "baseline", (paths - 90.0)[None], {"policy": "base_stock"}),
+        compare.Entry("ppo", "learner", learner, {"algo": "ppo"}),
+    ]
+    rows = {r["policy"]: r for r in compare.results_table(entries, "base_stock", "oracle")}
+    ppo = rows["ppo"]
+    assert ppo["eval"]["mean"] == pytest.approx(480.0)
+    assert (ppo["seeds"], ppo["episodes"], ppo["eval"]["episodes"]) == (3, 40, 120)
+    assert ppo["pct_of_bound"] == pytest.approx(100 * 480 / 540)  # 88.9% of the oracle's 540
     assert rows["oracle"]["pct_of_bound"] == pytest.approx(100.0)
-    # Paired against the reference, path by path: the shared path noise cancels, so the CI is
-    # far narrower than either policy's own.
-    diff = learner.mean(axis=0) - ref[0]
-    vs = rows["ppo"]["vs_reference"]
-    assert vs["mean"] == pytest.approx(diff.mean()) and vs["reference"] == "base_stock"
-    assert vs["ci95"][1] - vs["ci95"][0] < 0.3 * (
-        rows["ppo"]["eval"]["ci95"][1] - rows["ppo"]["eval"]["ci95"][0]
-    )
+    # Paired against the base-stock the learner is +70 on every path: a CI of width zero.
+    vs = ppo["vs_reference"]
+    assert vs["reference"] == "base_stock" and vs["mean"] == pytest.approx(70.0)
+    assert vs["ci95"] == pytest.approx([70.0, 70.0])
     assert "vs_reference" not in rows["base_stock"]
-    # Across seeds: the t-interval of the three seed means.
-    seed_means = learner.mean(axis=1)
-    across = rows["ppo"]["across_seeds"]
-    assert across["mean"] == pytest.approx(seed_means.mean())
-    assert across["ci95"][0] < seed_means.mean() < across["ci95"][1]
+    # Seed means 480, 484, 476: sd 4, 95% t-interval 480 -+ 4.303 * 4 / sqrt(3) = -+9.937.
+    assert ppo["seed_means"] == pytest.approx([480.0, 484.0, 476.0])
+    assert ppo["across_seeds"]["ci95"] == pytest.approx([470.063, 489.937], abs=1e-3)
     assert "across_seeds" not in rows["oracle"]
 
 
@@ -86,7 +85,8 @@ def test_published_rows_measure_the_gap_in_standard_errors():
     md = compare.table_markdown(table, published)
     assert "| shrinking-horizon LP | 485.40 | (not run) |" in md
     assert md.count("\n| ppo |") == 1
-    assert compare.published_rows("Nope-v0", table) is None
+    with pytest.raises(ValueError, match="unknown environment id 'Nope-v0'"):
+        compare.published_rows("Nope-v0", table)
     # A learner labelled otherwise stands for its algorithm's published row.
     entries[2].label = "ppo_full"
     relabelled = compare.results_table(entries, reference="base_stock", bound="oracle")

@@ -29,11 +29,8 @@ OPTIMIZERS = ("rmsprop", "adam")
 class A2CConfig:
     """A2C settings. Leaves (floats) are traced and ``vmap``-able; static fields set shapes.
 
-    Defaults, chosen on InvManagement-v1 (README, "Training"): rollouts of 30 periods (one
-    whole OR-Gym episode, so nothing is bootstrapped), Adam, per-batch advantage
-    normalisation and GAE(0.95) beat RMSprop with 10-step returns (the A3C paper's choice);
-    50 envs (more, smaller updates), lr 1e-3 and (128, 128) layers lifted InvManagement-v0.
-    On InvManagement, ``jaxinv train`` uses lr 3e-3 and GAE(1) instead (``training.TUNED``).
+    Env families may override these (``Family.tuned``); why each default is what it is:
+    docs/tuning.md.
     """
 
     lr: float = 1e-3

@@ -80,13 +80,8 @@ MAX_ENV_STEPS = 2**31 - 1  # env steps are counted in int32
 class DQNConfig:
     """DQN settings. Leaves (floats) are traced and ``vmap``-able; static fields set shapes.
 
-    Defaults were chosen on ``RetailStore-v0`` (one store, 364-day years, profits of tens of
-    dollars a day): a million env steps take well under a minute on a laptop CPU. ``gamma``
-    0.99 learned as well at first but its Q values kept growing and, with fast target updates,
-    diverged; 0.95 (a horizon of about three weeks, enough for a two-day lead time and a weekly
-    demand cycle) was stable. Polyak targets (``tau`` 0.01 every step) gave steadier greedy
-    policies than hard copies. Chains with long lead times (``InvManagement``) want
-    ``gamma = 1`` with an observation that shows the periods left, and ``reward_scale`` 0.1.
+    Env families may override these (``Family.tuned``); why each default is what it is:
+    docs/tuning.md.
     """
 
     lr: float = 1e-3

@@ -28,7 +28,8 @@ ALGO = "ppo"
 class PPOConfig:
     """PPO settings. Leaves (floats) are traced and ``vmap``-able; static fields set shapes.
 
-    On InvManagement, ``jaxinv train`` uses GAE(1) instead (``training.TUNED``).
+    Env families may override these (``Family.tuned``); why each default is what it is:
+    docs/tuning.md.
     """
 
     lr: float = 1e-3
