@@ -195,7 +195,7 @@ def write_results(out: Path, summary: dict[str, Any], entries: list[Entry]) -> d
     )
     summary = {
         **summary,
-        # DESIGN's summary contract names one "algo": here every learner's, in table order.
+        # The summary contract (ARCHITECTURE.md) names one "algo": every learner's, in order.
         "algo": ",".join(summary["algos"].values()),
         "eval": next(r for r in table if r["kind"] == "learner")["eval"],
         "table": table,
