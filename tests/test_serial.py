@@ -538,7 +538,8 @@ def test_action_space() -> None:
     assert isinstance(space, MultiDiscrete)
     np.testing.assert_array_equal(space.nvec, np.asarray(params.c, np.int64) + 1)
     samples = jax.vmap(space.sample)(jax.random.split(jax.random.key(0), 500))
-    assert samples.shape == (500, env.num_actions)
+    assert samples.shape == (500, env.num_stages)
+    assert env.num_actions == 5 * 7  # joint actions, as gymnax counts "actions possible"
     assert bool(jax.vmap(space.contains)(samples).all())
     for i, c in enumerate([4, 6]):  # every order 0..c is drawn, nothing else
         assert set(np.asarray(samples[:, i]).tolist()) == set(range(c + 1))
