@@ -9,7 +9,10 @@ stream. Every period ``t`` each episode ``n`` steps with a key that depends only
 stream, ``t`` and ``n``; the policy gets its own key per period from the policy stream. So two
 policies evaluated with the same key, episode count and horizon face the same demand paths
 (for any env whose randomness depends on its key alone, not on the state), and their paired
-difference has far less noise than the difference of two independent evaluations.
+difference has far less noise than the difference of two independent evaluations. Each
+result's ``crn`` names its random numbers and its problem (key, episodes, periods and the env's
+fingerprint of its static settings and the params used), and ``paired_difference`` refuses to
+pair results whose ``crn`` differ.
 
 ``params`` is either one set shared by all episodes or a batch with one set per episode
 (leading axis = episodes, e.g. an evaluation set of held-out demand traces), stepped with
@@ -27,11 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
+from jaxinv.envs import base
 from jaxinv.policies.constant import Policy
 
 DEFAULT_EPISODES = 1000
-HORIZON_ATTRIBUTES = ("periods", "horizon", "num_periods")
-"""Env attributes read, in this order, for the number of periods when none is given."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,8 +41,9 @@ class EvalResult:
     """Returns of one policy over ``episodes`` episodes, and their summary.
 
     ``std`` uses ddof=1; ``ci95`` is the t-distribution 95% confidence interval of the mean
-    (NaN with fewer than two episodes). ``crn`` names the random numbers used (key, episodes,
-    periods): equal ``crn`` means the same demand paths.
+    (NaN with fewer than two episodes). ``crn`` names the random numbers and the problem used
+    (key, episodes, periods, env settings and params, see ``crn_name``): equal ``crn`` means the
+    same demand paths of the same problem.
     """
 
     returns: np.ndarray  # (episodes,) float64
@@ -98,13 +101,13 @@ def paired_difference(a: EvalResult, b: EvalResult) -> PairedDifference:
 
 
 def default_num_steps(env: Any) -> int:
-    """The env's horizon in periods, from the first of ``HORIZON_ATTRIBUTES`` it has."""
-    for name in HORIZON_ATTRIBUTES:
-        value = getattr(env, name, None)
-        if isinstance(value, int) and value > 0:
-            return value
+    """The env's horizon in periods (``InventoryEnv.horizon``; wrappers are unwrapped)."""
+    inner = base.unwrap(env)
+    if isinstance(inner, base.InventoryEnv):
+        return inner.horizon
     raise ValueError(
-        f"{type(env).__name__} has none of {HORIZON_ATTRIBUTES}; pass num_steps explicitly"
+        f"{type(inner).__name__} is not a jaxinv InventoryEnv and has no horizon; "
+        "pass num_steps explicitly"
     )
 
 
@@ -256,10 +259,16 @@ def _num_episodes(params: Any, num_episodes: int | None, batched_params: bool) -
     return int(size)
 
 
-def crn_name(key: jax.Array, num_episodes: int, num_steps: int, batched: bool) -> str:
+def crn_name(
+    env: Any, params: Any, key: jax.Array, num_episodes: int, num_steps: int, batched: bool
+) -> str:
+    """Name of the random numbers and the problem an evaluation ran on: the key, episodes,
+    periods, shared or batched params, and ``env_fingerprint`` of the env's static settings
+    and ``params`` (observation-only settings left out: they do not change the paths)."""
     data = np.asarray(jax.random.key_data(key)).reshape(-1)
     kind = "batched params" if batched else "shared params"
-    return f"key={data.tolist()} episodes={num_episodes} periods={num_steps} {kind}"
+    problem = base.env_fingerprint(env, params, include_observation=False)
+    return f"key={data.tolist()} episodes={num_episodes} periods={num_steps} {kind} env={problem}"
 
 
 def evaluate(
@@ -285,7 +294,7 @@ def evaluate(
     returns = _episode_returns_jit(
         env, policy, params, key, n, steps, batched_params=batched_params, discount=discount
     )
-    return summarize(returns, crn_name(key, n, steps, batched_params))
+    return summarize(returns, crn_name(env, params, key, n, steps, batched_params))
 
 
 def evaluate_many(
@@ -317,5 +326,5 @@ def evaluate_many(
         batch_size=batch_size,
     )
     returns = np.asarray(returns)
-    crn = crn_name(key, n, steps, batched_params)
+    crn = crn_name(env, params, key, n, steps, batched_params)
     return [summarize(row, crn) for row in returns]

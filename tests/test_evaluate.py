@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from gymnax.wrappers.purerl import LogWrapper
 from scipy import stats
 
 import jaxinv
@@ -152,8 +153,29 @@ def test_num_steps_default_comes_from_the_env() -> None:
     env, _ = jaxinv.make("InvManagement-v1", periods=12)
     assert evaluate.default_num_steps(env) == 12
 
+    assert evaluate.default_num_steps(LogWrapper(LogWrapper(env))) == 12  # wrappers unwrapped
+
     class NoHorizon:
         pass
 
     with pytest.raises(ValueError, match="pass num_steps"):
         evaluate.default_num_steps(NoHorizon())
+
+
+def test_crn_names_the_env_config_and_params() -> None:
+    """Equal configs give equal ``crn``; another demand parameter, other paths, another ``crn``
+    (``paired_difference`` then refuses to pair); an observation-only setting keeps it."""
+    policy, key = constant_order([3.0]), jax.random.key(2)
+    env, params = jaxinv.make("InvManagement-v1", **SALES_ONLY)
+    twin, twin_params = jaxinv.make("InvManagement-v1", **SALES_ONLY)
+    other, other_params = jaxinv.make("InvManagement-v1", **{**SALES_ONLY, "dist_param": {"mu": 5}})
+    full, full_params = jaxinv.make("InvManagement-v1", **{**SALES_ONLY, "observation": "full"})
+    a = evaluate.evaluate(env, policy, params, key, 8)
+    assert evaluate.evaluate(twin, policy, twin_params, key, 8).crn == a.crn
+    assert evaluate.evaluate(full, policy, full_params, key, 8).crn == a.crn
+    b = evaluate.evaluate(other, policy, other_params, key, 8)
+    assert b.crn != a.crn and "episodes=8 periods=5" in b.crn
+    with pytest.raises(ValueError, match="different random numbers"):
+        evaluate.paired_difference(a, b)
+    # The params used count, not the env's defaults.
+    assert evaluate.evaluate(env, policy, other_params, key, 8).crn == b.crn

@@ -22,6 +22,7 @@ from flax import struct
 
 from jaxinv.agents import networks
 from jaxinv.agents import normalize as norm
+from jaxinv.envs.base import batched_step
 
 StepFn = Callable[[jax.Array, Any, jax.Array], tuple]
 
@@ -66,9 +67,15 @@ def env_can_truncate(env) -> bool:
 
 
 def make_step(env, env_params, num_envs: int) -> StepFn:
-    """``(key, state, action) -> env.step outputs`` for a batch sharing ``env_params``."""
-    if hasattr(env, "step_many"):
-        return lambda key, state, action: env.step_many(key, state, action, env_params)
+    """``(key, state, action) -> env.step outputs`` for a batch sharing ``env_params``.
+
+    A jaxinv ``InventoryEnv`` steps with its one-key ``step_many``; any other env, a gymnax
+    wrapper around one included (its state is the wrapper's), with ``vmap(env.step)`` and a key
+    per env.
+    """
+    step_many = batched_step(env)
+    if step_many is not None:
+        return lambda key, state, action: step_many(key, state, action, env_params)
     vstep = jax.vmap(env.step, (0, 0, 0, None))
     return lambda key, state, action: vstep(
         jax.random.split(key, num_envs), state, action, env_params

@@ -63,11 +63,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from gymnax.environments import environment, spaces
+from gymnax.environments import spaces
 
 from jaxinv.envs import demand as demand_lib
 from jaxinv.envs import trace as trace_lib
 from jaxinv.envs import validate
+from jaxinv.envs.base import InventoryEnv
 
 ENV_ID = "RetailStore-v0"
 DAYS_PER_WEEK = 7
@@ -150,17 +151,18 @@ def clip_order(action: jax.Array, max_order: jax.Array) -> jax.Array:
     return jnp.floor(jnp.minimum(positive, max_order))
 
 
-class RetailStore(environment.Environment[EnvState, EnvParams]):
+class RetailStore(InventoryEnv):
     """The single retail store (see the module docstring for the day's sequence of events).
 
     ``state.pipeline[j]`` holds the cases that arrive on day ``time + j`` (``j = 0``: before
     today's demand), so an order placed today with lead time ``L >= 1`` goes into slot
     ``L - 1`` after the shift. Static settings live on the env: the horizon (days), the pipeline
     length ``max_lead_time``, and the observation layout. Build it with
-    ``jaxinv.make("RetailStore-v0", **config)``.
+    ``jaxinv.make("RetailStore-v0", **config)``. Step, auto-reset and ``step_many`` come from
+    ``jaxinv.envs.base.InventoryEnv``.
     """
 
-    never_truncates = True  # episodes end only at the horizon (a termination)
+    observation_settings = ("observation", "normalize")
 
     def evaluation_params(self, params: EnvParams) -> EnvParams:
         """The evaluation set every learner and baseline is scored on: the article's 100 test
@@ -177,21 +179,18 @@ class RetailStore(environment.Environment[EnvState, EnvParams]):
         demand_model: str,
         params: EnvParams,
     ) -> None:
-        super().__init__()
-        self.horizon = horizon
-        self.max_lead_time = max_lead_time
-        self.observation = observation
-        self.normalize = normalize
-        self.demand_model = demand_model
-        self._default_params = params
+        super().__init__(
+            params,
+            horizon=horizon,
+            max_lead_time=max_lead_time,
+            observation=observation,
+            normalize=normalize,
+            demand_model=demand_model,
+        )
 
     @property
     def name(self) -> str:
         return ENV_ID
-
-    @property
-    def default_params(self) -> EnvParams:
-        return self._default_params
 
     # -- dynamics ---------------------------------------------------------------------------
 
@@ -206,17 +205,20 @@ class RetailStore(environment.Environment[EnvState, EnvParams]):
         )
         return self.get_obs(state, params), state
 
-    def demand_of_day(self, key: jax.Array, state: EnvState, params: EnvParams) -> jax.Array:
-        """Demand of the coming day, cases (float32): a draw, or the trace's entry."""
+    def draw_demand(
+        self,
+        key: jax.Array,
+        state: EnvState,
+        params: EnvParams,
+        batch_shape: tuple[int, ...] = (),
+    ) -> jax.Array:
+        """Demand of the coming day, cases (float32): a draw from the table of each store's
+        weekday (one draw for a batch: ``state.weekday`` carries ``batch_shape``), or the
+        trace's entry for ``state.time``."""
+        del batch_shape  # the weekdays' shape is the batch shape
         if isinstance(params.demand, demand_lib.DemandTable):
             return demand_lib.sample_rows(key, params.demand, state.weekday)
         return params.demand[jnp.minimum(state.time, params.demand.shape[-1] - 1)]
-
-    def step_env(
-        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict[str, jax.Array]]:
-        """One day without auto-reset. ``action``: cases to order, any real number."""
-        return self.transition(self.demand_of_day(key, state, params), state, action, params)
 
     def transition(
         self, demand: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
@@ -257,74 +259,6 @@ class RetailStore(environment.Environment[EnvState, EnvParams]):
         }
         terminated = time >= self.horizon
         return self.get_obs(new_state, params), new_state, reward, terminated, info
-
-    def _auto_reset(
-        self,
-        obs_step: jax.Array,
-        state_step: EnvState,
-        reward: jax.Array,
-        terminated: jax.Array,
-        info: dict[str, jax.Array],
-        params: EnvParams,
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
-        """gymnax's auto-reset: where an episode ended, continue from a fresh store."""
-        obs_reset, state_reset = self.reset_env(None, params)
-
-        def reset(fresh: jax.Array, stepped: jax.Array) -> jax.Array:
-            ended = terminated.reshape(terminated.shape + (1,) * (stepped.ndim - terminated.ndim))
-            return jnp.where(ended, fresh, stepped)
-
-        state = jax.tree.map(reset, state_reset, state_step)
-        obs = reset(obs_reset, obs_step)
-        truncated = jnp.zeros_like(terminated)
-        info = {**info, "terminated": terminated, "truncated": truncated}
-        info["final_observation"] = obs_step
-        return obs, state, reward, terminated, truncated, info
-
-    @functools.partial(jax.jit, static_argnames=("self",))
-    def step(
-        self,
-        key: jax.Array,
-        state: EnvState,
-        action: jax.Array,
-        params: EnvParams | None = None,
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
-        """gymnax's step with auto-reset (the reset is deterministic: no key split).
-
-        Returns ``(obs, state, reward, terminated, truncated, info)``; ``truncated`` is always
-        False and ``info["final_observation"]`` is the observation before an auto-reset.
-        """
-        params = self.default_params if params is None else params
-        return self._auto_reset(*self.step_env(key, state, action, params), params)
-
-    @functools.partial(jax.jit, static_argnames=("self",))
-    def step_many(
-        self,
-        key: jax.Array,
-        state: EnvState,
-        action: jax.Array,
-        params: EnvParams | None = None,
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
-        """``step`` for a batch of stores sharing ``params``, with ONE key for the batch.
-
-        ``state`` leaves and ``action`` (N,) carry a leading batch axis. Same dynamics as
-        ``jax.vmap(env.step, (0, 0, 0, None))``; the N demands come from one draw of random bits
-        (different numbers from the vmapped ``step`` for the same key, the same distribution).
-        """
-        params = self.default_params if params is None else params
-        if isinstance(params.demand, demand_lib.DemandTable):
-            demand = demand_lib.sample_rows(key, params.demand, state.weekday)
-        else:
-            demand = params.demand[jnp.minimum(state.time, params.demand.shape[-1] - 1)]
-        out = jax.vmap(self.transition, (0, 0, 0, None))(demand, state, action, params)
-        return self._auto_reset(*out, params)
-
-    def is_truncated(self, state: EnvState, params: EnvParams) -> jax.Array:
-        """Never: the horizon terminates the episode."""
-        return jnp.zeros((), bool)
-
-    def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
-        return state.time >= self.horizon
 
     # -- observation ------------------------------------------------------------------------
 

@@ -25,17 +25,17 @@ OR-Gym's ``seed_int`` has no counterpart: all randomness comes from the JAX key.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from gymnax.environments import environment, spaces
+from gymnax.environments import spaces
 
 from jaxinv.envs import demand as demand_lib
 from jaxinv.envs import validate
+from jaxinv.envs.base import InventoryEnv, joint_actions
 from jaxinv.envs.spaces import MultiDiscrete
 
 ENV_IDS = ("InvManagement-v0", "InvManagement-v1")
@@ -93,15 +93,16 @@ class EnvState:
     time: jax.Array  # () int32 periods done
 
 
-class InvManagement(environment.Environment[EnvState, EnvParams]):
+class InvManagement(InventoryEnv):
     """The serial chain; ``backlog=True`` is InvManagement-v0, ``False`` is -v1.
 
     Static (shape-setting) settings live on the env: the number of stages, the longest lead
-    time, the horizon, the observation layout and where demand comes from. Use
-    ``jaxinv.make("InvManagement-v1", **config)`` rather than constructing this directly.
+    time, the horizon (``periods``, also ``horizon``), the observation layout and where demand
+    comes from. Use ``jaxinv.make("InvManagement-v1", **config)`` rather than constructing this
+    directly. Step, auto-reset and ``step_many`` come from ``jaxinv.envs.base.InventoryEnv``.
     """
 
-    never_truncates = True  # episodes end only at the planning horizon (a termination)
+    observation_settings = ("observation",)
 
     def __init__(
         self,
@@ -114,22 +115,24 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
         demand_source: str,
         params: EnvParams,
     ) -> None:
-        super().__init__()
-        self.backlog = backlog
-        self.num_stages = num_stages
-        self.max_lead_time = max_lead_time
-        self.periods = periods
-        self.observation = observation
-        self.demand_source = demand_source
-        self._default_params = params
+        super().__init__(
+            params,
+            horizon=periods,
+            backlog=backlog,
+            num_stages=num_stages,
+            max_lead_time=max_lead_time,
+            observation=observation,
+            demand_source=demand_source,
+        )
+
+    @property
+    def periods(self) -> int:
+        """Periods per episode (OR-Gym's name for ``horizon``)."""
+        return self.horizon
 
     @property
     def name(self) -> str:
         return ENV_IDS[0] if self.backlog else ENV_IDS[1]
-
-    @property
-    def default_params(self) -> EnvParams:
-        return self._default_params
 
     # -- dynamics ---------------------------------------------------------------------------
 
@@ -146,15 +149,18 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
         )
         return self.get_obs(state, params), state
 
-    def step_env(
-        self, key: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, dict[str, jax.Array]]:
-        """One period without auto-reset. ``action``: (M,) requested units, any real numbers."""
+    def draw_demand(
+        self,
+        key: jax.Array,
+        state: EnvState,
+        params: EnvParams,
+        batch_shape: tuple[int, ...] = (),
+    ) -> jax.Array:
+        """Retail demand of the coming period, units: a draw of shape ``batch_shape`` from the
+        demand table, or (dist=5) the user-supplied demand of period ``state.time``."""
         if self.demand_source == "trace":
-            demand = self._trace_demand(state.time, params)
-        else:
-            demand = demand_lib.sample_table(key, params.demand)
-        return self.transition(demand, state, action, params)
+            return params.demand[jnp.minimum(state.time, self.periods - 1)]
+        return demand_lib.sample_table(key, params.demand, batch_shape)
 
     def transition(
         self, demand: jax.Array, state: EnvState, action: jax.Array, params: EnvParams
@@ -212,86 +218,6 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
         }
         return self.get_obs(new_state, params), new_state, reward, terminated, info
 
-    def _trace_demand(self, time: jax.Array, params: EnvParams) -> jax.Array:
-        """The user-supplied demand of period ``time`` (dist=5)."""
-        return params.demand[jnp.minimum(time, self.periods - 1)]
-
-    def _auto_reset(
-        self,
-        obs_step: jax.Array,
-        state_step: EnvState,
-        reward: jax.Array,
-        terminated: jax.Array,
-        info: dict[str, jax.Array],
-        params: EnvParams,
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
-        """gymnax's auto-reset: where an episode ended, continue from a fresh chain."""
-        obs_reset, state_reset = self.reset_env(None, params)
-
-        def reset(fresh: jax.Array, stepped: jax.Array) -> jax.Array:
-            ended = terminated.reshape(terminated.shape + (1,) * (stepped.ndim - terminated.ndim))
-            return jnp.where(ended, fresh, stepped)
-
-        state = jax.tree.map(reset, state_reset, state_step)
-        obs = reset(obs_reset, obs_step)
-        truncated = jnp.zeros_like(terminated)
-        info = {
-            **info,
-            "terminated": terminated,
-            "truncated": truncated,
-            "final_observation": obs_step,
-        }
-        return obs, state, reward, terminated, truncated, info
-
-    @partial(jax.jit, static_argnames=("self",))
-    def step(
-        self,
-        key: jax.Array,
-        state: EnvState,
-        action: jax.Array,
-        params: EnvParams | None = None,
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
-        """gymnax's step with auto-reset, minus the key split: the reset is deterministic.
-
-        Returns ``(obs, state, reward, terminated, truncated, info)``; ``truncated`` is always
-        False (the horizon is a real end) and ``info["final_observation"]`` holds the
-        observation before an auto-reset.
-        """
-        params = self.default_params if params is None else params
-        return self._auto_reset(*self.step_env(key, state, action, params), params)
-
-    @partial(jax.jit, static_argnames=("self",))
-    def step_many(
-        self,
-        key: jax.Array,
-        state: EnvState,
-        action: jax.Array,
-        params: EnvParams | None = None,
-    ) -> tuple[jax.Array, EnvState, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
-        """``step`` for a batch of chains sharing ``params``, with ONE key for the batch.
-
-        ``state`` leaves and ``action`` (N, M) carry a leading batch axis, as from
-        ``jax.vmap(env.reset, (0, None))``. Same dynamics and outputs as
-        ``jax.vmap(env.step, (0, 0, 0, None))``, but all N demands come from one draw of
-        random bits instead of N keys: roughly half the random-number work per step, and the
-        fast path jaxinv's own rollouts use. The demand numbers differ from the vmapped
-        ``step`` for the same key (both are exact draws).
-        """
-        params = self.default_params if params is None else params
-        if self.demand_source == "trace":
-            demand = jax.vmap(self._trace_demand, (0, None))(state.time, params)
-        else:
-            demand = demand_lib.sample_table(key, params.demand, action.shape[:1])
-        out = jax.vmap(self.transition, (0, 0, 0, None))(demand, state, action, params)
-        return self._auto_reset(*out, params)
-
-    def is_truncated(self, state: EnvState, params: EnvParams) -> jax.Array:
-        """Never: the planning horizon terminates the episode."""
-        return jnp.zeros((), bool)
-
-    def is_terminated(self, state: EnvState, params: EnvParams) -> jax.Array:
-        return state.time >= self.periods
-
     # -- observation ------------------------------------------------------------------------
 
     def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> jax.Array:
@@ -345,7 +271,9 @@ class InvManagement(environment.Environment[EnvState, EnvParams]):
 
     @property
     def num_actions(self) -> int:
-        return self.num_stages
+        """Number of joint actions, as gymnax's "number of actions possible": the product of
+        ``action_space().nvec`` (choices per stage). The number of stages is ``num_stages``."""
+        return joint_actions(self.action_space().nvec)
 
 
 # -- construction ---------------------------------------------------------------------------

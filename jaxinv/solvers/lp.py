@@ -549,5 +549,5 @@ class OracleBound:
             raise ValueError(f"num_steps: the oracle plans whole episodes ({env.periods})")
         demand = evaluation_demand(env, params, key, n, steps)
         values = [plan.value for plan in oracle_plans(SerialChainLP(env, params), demand)]
-        crn = evaluate_lib.crn_name(key, n, steps, batched_params)
+        crn = evaluate_lib.crn_name(env, params, key, n, steps, batched_params)
         return evaluate_lib.summarize(values, crn)
