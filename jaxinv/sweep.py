@@ -511,7 +511,7 @@ def sweep_run(
             devices=devices,
             memory_gb=memory_gb,
             episodes=episodes,
-            progress=progress,
+            progress=progress and writer,
         )
         compile_s += result.compile_s
         learner = group.built.learner
@@ -550,9 +550,9 @@ def sweep_run(
                     devices=devices,
                 )
         for row in result.rows:
-            c, s = divmod(row.pop("run"), seeds)
-            row.pop("seed", None)
-            metric_rows.append({"config": group.indices[c], "seed": s, **row})
+            c, s = divmod(row["run"], seeds)
+            rest = {k: v for k, v in row.items() if k not in ("run", "seed")}
+            metric_rows.append({"config": group.indices[c], "seed": s, **rest})
     if writer:
         runs.write_metrics(out / runs.METRICS, metric_rows)
 
