@@ -312,3 +312,25 @@ def test_a_prime_update_count_runs_in_about_log_chunks_and_resumes_bitwise(tmp_p
     saved.progress["updates"] = 21  # not the end of a chunk
     with pytest.raises(ValueError, match="21 updates were done: not the end of a chunk"):
         training.check_meta(saved, saved.meta)
+
+
+def test_checkpoints_false_saves_the_final_state_only(tmp_path):
+    """``train_run(checkpoints=False)`` (what ``compare`` uses) writes no training state
+    until the end, then the final one, which a resume recognises as finished training."""
+    config = {**CONFIGS["ppo"], "total_steps": 8 * 20, "update_epochs": 1}
+    seen = []
+
+    def on_chunk(done: int) -> None:
+        seen.append((done, (tmp_path / runs.STATE).exists()))
+        if done == 8:
+            raise Interrupt(done)
+
+    with pytest.raises(Interrupt):
+        training.train_run(
+            ENV, "ppo", config, tmp_path, seeds=SEEDS, progress=False, checkpoint_every=1,
+            checkpoints=False, on_chunk=on_chunk,
+        )  # fmt: skip
+    assert seen == [(n, n == 8) for n in range(1, 9)]
+    assert training.read_saved_state(tmp_path).progress["updates"] == 8
+    assert not (tmp_path / runs.STATE_PREV).exists()
+    assert json.loads((tmp_path / runs.CONFIG).read_text())["checkpoints"] is False
