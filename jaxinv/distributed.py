@@ -5,8 +5,9 @@
 ``jax.sharding.Mesh``:
 
 * ``"seeds"``: when ``seeds`` is a multiple of ``devices``, each device trains
-  ``seeds / devices`` of the independent agents; nothing crosses devices until the chunk's
-  metrics are gathered.
+  ``seeds / devices`` of the independent agents: the chunk runs under ``shard_map``, so each
+  device runs the one-device program on its own slice and nothing crosses devices until the
+  chunk's metrics are gathered.
 * ``"envs"``: otherwise (e.g. one seed) the env axis is split, data-parallel: each device
   steps ``num_envs / devices`` envs of every agent while the agent's parameters, optimiser
   and normalisation statistics are replicated. The chunk is one ``jit`` whose state enters
@@ -14,6 +15,14 @@
   gradient, the batch means of the observation and reward statistics), so the learner's
   code is unchanged and the run computes what the one-device run computes, up to the order
   of float reductions.
+
+``Layout.over_runs(devices)`` is the ``"seeds"`` layout for any flat axis of independent runs
+(a sweep's configuration x seed runs); the caller pads that axis to a multiple of the devices
+(``sweep.batch_plan``) and drops the copies afterwards.
+
+Chunks donate their input state (``donate_argnums=0``): callers rebind it, and ``put`` and
+``gather`` make copies, so no other holder (a restored checkpoint, a state being saved) shares
+a donated buffer.
 
 The state is built on one device (``training.init_seeds``, as in the one-device run) and then
 laid out with ``jax.make_array_from_callback``, which also works across processes because
@@ -35,7 +44,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,12 +169,9 @@ def is_writer() -> bool:
 # -- laying a run over devices ------------------------------------------------------------------
 
 
-def check_devices(devices: int, seeds: int, num_envs: int) -> str:
-    """How ``devices`` devices share the run: ``"single"``, ``"seeds"`` or ``"envs"``.
-
-    Raises ``ValueError`` naming ``--devices`` and the devices available, or the numbers of
-    seeds and envs that it must divide.
-    """
+def check_device_count(devices: int) -> None:
+    """``ValueError`` naming ``--devices`` unless it is a whole number of the devices available
+    (all of them in a multi-process run: the mesh spans every process's devices)."""
     available = jax.device_count()
     if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
         raise ValueError(f"--devices={devices!r} must be an integer in [1, {available}]")
@@ -185,6 +191,15 @@ def check_devices(devices: int, seeds: int, num_envs: int) -> str:
             f"--devices={devices} must be {available} in a run of {jax.process_count()} "
             f"processes: the mesh spans every process's devices (jax.device_count())"
         )
+
+
+def check_devices(devices: int, seeds: int, num_envs: int) -> str:
+    """How ``devices`` devices share the run: ``"single"``, ``"seeds"`` or ``"envs"``.
+
+    Raises ``ValueError`` naming ``--devices`` and the devices available, or the numbers of
+    seeds and envs that it must divide.
+    """
+    check_device_count(devices)
     if devices == 1:
         return "single"
     if seeds % devices == 0:
@@ -214,6 +229,25 @@ class Layout:
         mesh = Mesh(np.asarray(jax.devices()[:devices]), (AXIS,))
         return cls(mode, mesh)
 
+    @classmethod
+    def over_runs(cls, devices: int | Sequence[Any] = 1) -> Layout:
+        """The ``"seeds"`` layout for a flat leading axis of independent runs, over the first
+        ``devices`` of ``jax.devices()`` (or over the given devices); its length must be a
+        multiple of the devices. ``ValueError`` as ``check_device_count``."""
+        if not isinstance(devices, int):
+            devices = list(devices)
+            if len(devices) == 1:
+                return cls("single", None)
+            return cls("seeds", Mesh(np.asarray(devices), (AXIS,)))
+        check_device_count(devices)
+        if devices == 1:
+            return cls("single", None)
+        return cls("seeds", Mesh(np.asarray(jax.devices()[:devices]), (AXIS,)))
+
+    @property
+    def num_devices(self) -> int:
+        return 1 if self.mesh is None else self.mesh.size
+
     @property
     def replicated(self) -> NamedSharding:
         return NamedSharding(self.mesh, PartitionSpec())
@@ -238,9 +272,10 @@ class Layout:
 
     def put(self, state: Any) -> Any:
         """``state`` (built on one device) laid out over the mesh; every process passes the
-        same state and keeps the pieces on its own devices."""
+        same state and keeps the pieces on its own devices. Always fresh device buffers (a
+        chunk may donate them), never views of ``state``'s."""
         if self.mesh is None:
-            return state
+            return jax.tree.map(_fresh, state)
         return jax.tree.map(_place, state, self.state_shardings(state))
 
     def learner(self, learner: base.Learner) -> base.Learner:
@@ -257,23 +292,37 @@ class Layout:
 
         return learner._replace(update=update)
 
-    def compile_chunk(self, fn: Callable[[Any], tuple[Any, Any]], state: Any):
-        """``jit(fn)`` compiled for ``state``: ``fn(state) -> (state, metrics)``, the state
-        keeping its layout and the metrics replicated (readable in every process)."""
+    def compile_chunk(self, fn: Callable[[Any], tuple[Any, Any]], state: Any, donate: bool = True):
+        """``jit(fn)`` compiled for ``state``: ``fn(state) -> (state, metrics)``, ``fn`` batched
+        over the leading axis (``vmap``), the state keeping its layout and the metrics
+        replicated (readable in every process). ``donate``: the input state's buffers are
+        reused for the output, so the caller must rebind it (``state, m = chunk(state)``)."""
+        donate_argnums = (0,) if donate else ()
         if self.mesh is None:
-            return jax.jit(fn).lower(state).compile()
+            return jax.jit(fn, donate_argnums=donate_argnums).lower(state).compile()
         shardings = self.state_shardings(state)
+        if self.mode == "seeds":  # each device its own runs: the one-device program, no traffic
+            spec = PartitionSpec(AXIS)
+            fn = jax.shard_map(
+                fn, mesh=self.mesh, in_specs=(spec,), out_specs=spec, check_vma=False
+            )
         return (
-            jax.jit(fn, in_shardings=(shardings,), out_shardings=(shardings, self.replicated))
+            jax.jit(
+                fn,
+                in_shardings=(shardings,),
+                out_shardings=(shardings, self.replicated),
+                donate_argnums=donate_argnums,
+            )
             .lower(state)
             .compile()
         )
 
     def gather(self, tree: Any) -> Any:
-        """``tree`` (e.g. ``learner.agent(state)``) whole in every process: host numpy arrays
-        all-gathered over the mesh ("single": ``tree`` as it is)."""
+        """``tree`` (e.g. ``learner.agent(state)``) whole in every process as host numpy
+        arrays (copies: a later chunk may donate the device buffers), all-gathered over the
+        mesh."""
         if self.mesh is None:
-            return tree
+            return jax.tree.map(lambda x: np.array(x, copy=True), jax.device_get(tree))
         return gather(tree, self.mesh)
 
 
@@ -286,12 +335,20 @@ def place(tree: Any, sharding: NamedSharding) -> Any:
 def gather(tree: Any, mesh: Mesh) -> Any:
     """``tree`` of arrays laid out over ``mesh`` (whichever processes hold the pieces) as whole
     host numpy arrays in every process."""
-    return jax.tree.map(np.asarray, jax.device_get(_replicator(mesh)(tree)))
+    return jax.tree.map(lambda x: np.array(x, copy=True), jax.device_get(_replicator(mesh)(tree)))
 
 
 @functools.cache
 def _replicator(mesh: Mesh) -> Callable[[Any], Any]:
     return jax.jit(lambda tree: tree, out_shardings=NamedSharding(mesh, PartitionSpec()))
+
+
+def _fresh(leaf: Any) -> jax.Array:
+    """A new device array holding ``leaf`` (its own buffer; typed keys stay typed)."""
+    if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+        data = _fresh(jax.random.key_data(leaf))
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(leaf))
+    return jnp.array(np.array(jax.device_get(leaf), copy=True))
 
 
 def _place(leaf: Any, sharding: NamedSharding) -> jax.Array:

@@ -3,7 +3,8 @@
 A run directory holds ``config.json`` (the resolved env and algorithm config), ``metrics.csv``
 (one row per logged chunk of updates), ``checkpoint.msgpack`` (the learned parameters, flax
 serialization, never pickle), ``summary.json`` (the contract in DESIGN.md: command, env, algo
-or policy, config, eval, total_steps, wall_s, compile_s) and figures. Writes go to a
+or policy, config, eval, total_steps, wall_s, compile_s; a learner's run has exactly
+``RUN_SUMMARY_KEYS``) and figures. Writes go to a
 temporary file first and are renamed into place, so an interrupted write never leaves a
 half-written file under the real name.
 
@@ -39,6 +40,35 @@ SUMMARY = "summary.json"
 STATE = "state.msgpack"  # the newest complete training state (``jaxinv train --resume``)
 STATE_PREV = "state.prev.msgpack"  # the one before it, kept until the newest is in place
 STATE_MAGIC = b"jaxinv training state v1\n"
+
+# The summary.json of a learner's run directory, whichever command wrote it (``jaxinv train``,
+# ``compare``'s learners, each configuration ``runs/c<i>`` of a ``sweep``): exactly these keys,
+# in this order (``training.run_summary`` builds it). It holds the comparison contract (command,
+# env, algo, config, eval{episodes, mean, std, ci95}, total_steps, wall_s, compile_s).
+RUN_SUMMARY_KEYS = (
+    "command",  # "train", "compare" or "sweep": the command that trained it
+    "env",  # env id
+    "algo",  # "ppo", "a2c", "dqn"
+    "config",  # the learner's whole config (every field of its config dataclass)
+    "env_config",  # the "env." overrides given to jaxinv.make
+    "seeds",  # independent agents (seed s starts from split(PRNGKey(seed), seeds)[s])
+    "devices",  # devices it trained on
+    "eval",  # every seed's episodes pooled: episodes, mean, std, ci95 [lo, hi] (+ across_seeds
+    #          {episodes, mean, std, ci95} of the seed means when seeds > 1)
+    "eval_per_seed",  # one {episodes, mean, std, ci95} per seed
+    "total_steps",  # env steps per seed
+    "steps_per_s",  # env steps per second of training, all runs trained together
+    "train_s",  # training alone: no compilation, init, checkpoints or evaluation
+    "compile_s",  # compiling and initialising
+    "wall_s",  # the whole command for this run, evaluation included
+    "checkpoint_s",  # writing training states
+    "resumed_at",  # updates done where each resume began (times add up over resumes)
+    "eval_crn",  # the name of the evaluation's common random numbers (pairs runs up)
+    "machine",  # runs.machine()
+)
+# In a sweep's run directory train_s, compile_s, wall_s and steps_per_s are those of the group
+# of configurations it trained with (one compilation, trained as one batch); checkpoint_s is 0
+# and resumed_at empty (sweeps do not save training states).
 
 
 def prepare(out: str | Path) -> Path:

@@ -59,7 +59,13 @@ def make_rollout(
 
 def shard_over_devices(make: Callable[[int], Rollout], num_envs: int, devices=None):
     """Split ``num_envs`` evenly over ``devices``: each runs ``make(num_envs // n)`` on its own
-    key, with no communication. Returns a jitted ``key -> (return_sum, episodes)``."""
+    key, with no communication. Returns a jitted ``key -> (return_sum, episodes)``.
+
+    Not ``distributed.Layout``, which lays out a *training state* (a leading axis of runs,
+    built once on one device, placed, then donated chunk after chunk): here there is no state
+    to place, only one key split per device and env-only rollouts generated on the devices
+    themselves (this process's devices, for ``jaxinv demo`` and the env benchmarks), and the
+    devices' outputs are simply concatenated."""
     devices = jax.local_devices() if devices is None else devices
     n = len(devices)
     if num_envs % n:

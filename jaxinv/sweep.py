@@ -13,14 +13,15 @@ key. One group compiles once:
   flat axis rather than nested ``vmap`` (configs outer, seeds inner): XLA sees the same batched
   program either way, and one axis is what the memory budget cuts into batches, what padding
   rounds up to a multiple of the devices, and what ``jax.sharding`` splits over them;
-* the batch trains in equal jitted chunks of updates (``training.chunk_size``) so a progress
-  line prints between chunks; when the whole batch would not fit ``memory_gb`` (estimated from
+* the batch trains as ``jaxinv train`` trains its seeds (``training``'s core: sequential
+  init, about ``LOG_CHUNKS`` jitted chunks of updates and a remainder, the same progress
+  line); when the whole batch would not fit ``memory_gb`` (estimated from
   ``jax.eval_shape`` of one run's training state plus one update's rollout and activations)
   it is cut into equal batches that run one after another on the same compilation;
-* with ``devices > 1`` the batch axis is split over a ``Mesh`` of that many devices: the state
-  is initialised on one device, laid out with a ``NamedSharding`` on its leading axis
-  (``distributed.place``), and each chunk runs under ``shard_map`` (every device trains its
-  own runs; no communication but the metrics and the learned parameters gathered back).
+* with ``devices > 1`` the batch axis is split over the devices as ``jaxinv train`` splits
+  seeds (``distributed.Layout.over_runs``): the state is initialised on one device, laid out
+  on its leading axis, and each chunk runs under ``shard_map`` (every device trains its own
+  runs; no communication but the metrics and the learned parameters gathered back).
   Batches are padded with copies of the first run to a multiple of the devices; the copies
   are dropped afterwards. In a multi-process run (``jax.distributed``; ``jaxinv sweep
   --coordinator ...``) the mesh spans every process's devices, every process builds the whole
@@ -37,27 +38,26 @@ Seeds are shared across configurations: seed ``s`` of every configuration starts
 ``sweep_run`` writes ``results.csv`` (one row per configuration and seed), ``metrics.csv``
 (training curves), ``summary.json`` (the best configuration by its mean over seeds, each
 configuration's mean and 95% CI across seeds), ``sweep.png``, and per configuration a run
-directory ``runs/c<index>/`` (config, checkpoint with all its seeds, evaluation returns) that
-``jaxinv evaluate --run`` reads.
+directory ``runs/c<index>/`` that ``jaxinv evaluate --run`` reads, written by the same
+writer as a ``jaxinv train`` run (config, metrics, checkpoint with all its seeds, evaluation
+returns, and a summary.json with exactly ``runs.RUN_SUMMARY_KEYS``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import flax.serialization
 import jax
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec
 
 import jaxinv
 from jaxinv import agents, distributed, runs, training
@@ -65,7 +65,6 @@ from jaxinv import evaluate as evaluate_lib
 from jaxinv.agents import base
 
 DEFAULT_MEMORY_GB = 8.0  # a third of a 24 GiB machine: room for XLA temporaries and the rest
-BATCH_AXIS = "runs"
 
 
 # -- what to sweep ---------------------------------------------------------------------------
@@ -208,6 +207,18 @@ class Group:
     overrides: list[dict[str, Any]]  # each one's resolved overrides, as ``jaxinv train`` takes
     label: str  # the static settings that set this group apart, for the progress line
 
+    @functools.cached_property
+    def greedy_policy(self) -> Callable[[tuple[Any, Any]], Callable]:
+        """``(config, agent) -> greedy policy``: one function per group, so evaluating the
+        group's runs compiles once (evaluation takes it as a static ``jit`` argument)."""
+        module, env, params = self.module, self.built.env, self.built.params
+
+        def make_policy(theta: tuple[Any, Any]) -> Callable:
+            config, agent = theta
+            return module.make_learner(config, env, params).policy(agent, True)
+
+        return make_policy
+
 
 def plan(
     env_id: str, algo: str, overrides: dict[str, Any], swept: list[dict[str, Any]]
@@ -319,14 +330,20 @@ def train_group(
     seeds: int,
     seed: int,
     *,
-    devices: list[Any] | None = None,
+    devices: int | list[Any] = 1,
     memory_gb: float = DEFAULT_MEMORY_GB,
     episodes: int | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> GroupResult:
-    """Train every configuration of ``group`` x ``seeds`` seeds and evaluate them."""
+    """Train every configuration of ``group`` x ``seeds`` seeds and evaluate them.
+
+    ``devices``: the first that many of ``jax.devices()`` (or those devices), the runs split
+    over them by ``distributed.Layout.over_runs``. The chunks are ``training``'s: the same
+    init, chunk sizes, loop and progress line as ``jaxinv train``; each run's training state
+    carries its configuration's traced hyperparameters beside it.
+    """
     start = time.perf_counter()
-    devices = devices or jax.devices()[:1]
+    layout = distributed.Layout.over_runs(devices)
     built = group.built
     module = group.module
     env, params = built.env, built.params
@@ -341,7 +358,7 @@ def train_group(
     num_configs = len(group.configs)
     total = num_configs * seeds
     per_run = run_bytes(group, init_one)
-    batches, size = batch_plan(total, per_run, memory_gb * 2**30, len(devices))
+    batches, size = batch_plan(total, per_run, memory_gb * 2**30, layout.num_devices)
     # Run order c * seeds + s; padded with copies of run 0 up to batches * size.
     order = np.arange(batches * size) % total
     order[total:] = 0
@@ -350,91 +367,59 @@ def train_group(
     all_configs = jax.tree.map(lambda x: np.repeat(x, seeds, axis=0)[order], configs)
     all_keys = np.tile(keys, (num_configs, 1))[order]
 
-    mesh = None
-    if len(devices) > 1:
-        mesh = jax.sharding.Mesh(np.asarray(devices), (BATCH_AXIS,))
-        sharding = NamedSharding(mesh, PartitionSpec(BATCH_AXIS))
-        replicated = NamedSharding(mesh, PartitionSpec())
+    # A run's state is (its config, its training state): the chunk trains each run with its
+    # own traced hyperparameters and hands the config on unchanged.
+    init = training.make_init(lambda ck: (ck[0], init_one(*ck)))
+    sizes = training.chunk_sizes(learner.num_updates)
 
-    chunk = training.chunk_size(learner.num_updates)
-    sizes = [chunk] * (learner.num_updates // chunk)
+    def make_chunk(n: int) -> Callable:
+        def chunk(run: tuple[Any, Any]) -> tuple[tuple[Any, Any], dict[str, jax.Array]]:
+            config, state = run
+            state, metrics = base.run(make(config), state, n)
+            return (config, state), metrics
 
-    def run_chunk(config: Any, state: Any) -> tuple[Any, dict[str, jax.Array]]:
-        return jax.vmap(lambda c, s: base.run(make(c), s, chunk))(config, state)
-
-    if mesh is not None:
-        spec = PartitionSpec(BATCH_AXIS)
-        run_chunk = jax.shard_map(
-            run_chunk, mesh=mesh, in_specs=(spec, spec), out_specs=spec, check_vma=False
-        )
-    # One run after another (lax.map), not vmap: on the CPU backend (jaxlib 0.10.2) a vmapped
-    # init of 16 or more PPO runs (env reset feeding the orthogonal initialiser) hung for
-    # good, while 8 or 12 did not. Init runs once per batch, so its speed does not matter.
-    init = jax.jit(lambda c, k: jax.lax.map(lambda ck: init_one(*ck), (c, k)))
+        return jax.vmap(chunk)
 
     compile_s = train_s = 0.0
     compiled = None
     agents_out, returns_out, rows = [], [], []
-    home = jax.local_devices()[0]  # this process's first device
     for b in range(batches):
         part = slice(b * size, (b + 1) * size)
-        config_b = jax.tree.map(lambda x, p=part: x[p], all_configs)
-        keys_b = all_keys[part]
         t0 = time.perf_counter()
-        # Initialised on one device, then split (init inside a multi-device shard_map hung).
-        # Every process builds the whole batch's state, then keeps its own devices' share.
-        state = init(jax.device_put(config_b, home), jax.device_put(keys_b, home))
-        if mesh is not None:
-            state = distributed.place(state, sharding)
-            config_b = distributed.place(config_b, sharding)
+        # Initialised on one device, then laid out (init inside a multi-device shard_map
+        # hung). Every process builds the whole batch's state, then keeps its devices' share.
+        inputs = (jax.tree.map(lambda x, p=part: x[p], all_configs), all_keys[part])
+        state = layout.put(init(inputs))
         if compiled is None:
-            out_shardings = None if mesh is None else (sharding, replicated)
-            compiled = (
-                jax.jit(run_chunk, out_shardings=out_shardings).lower(config_b, state).compile()
-            )
+            compiled = training.compile_chunks(layout, make_chunk, state, sizes)
         jax.block_until_ready(state)
         if b == 0:
             compile_s = time.perf_counter() - t0
-        train_start = time.perf_counter()
-        done = 0
-        for n in sizes:
-            state, metrics = compiled(config_b, state)
-            metrics = jax.device_get(metrics)
-            elapsed = time.perf_counter() - train_start
-            new_rows = training._chunk_rows(metrics, size, done, learner.steps_per_update, elapsed)
-            done += n
-            for i, row in enumerate(new_rows):
-                if b * size + i < total:  # not padding
-                    rows.append({"run": b * size + i, **row})
-            if progress is not None:
-                returns = [r["episode_return"] for r in new_rows if "episode_return" in r]
-                rate = done * learner.steps_per_update * size / max(elapsed, 1e-9)
-                progress(
-                    f"[{group.label}] batch {b + 1}/{batches} ({size} runs): "
-                    f"{done}/{learner.num_updates} updates, return "
-                    f"{np.mean(returns) if returns else float('nan'):9.2f}, "
-                    f"{rate / 1e3:8.1f}k steps/s, {elapsed:6.1f}s"
-                )
-        train_s += time.perf_counter() - train_start
-        returns_out.append(_last_chunk_return(metrics))
-        agent_b = learner.agent(state)
-        agents_out.append(
-            jax.device_get(agent_b) if mesh is None else distributed.gather(agent_b, mesh)
+        label = f"[{group.label}] batch {b + 1}/{batches} ({size} runs) "
+        loop = training.train_chunks(
+            compiled,
+            state,
+            learner.num_updates,
+            learner.steps_per_update,
+            progress=training.Progress(learner.num_updates, learner.steps_per_update, size, label)
+            if progress
+            else None,
         )
+        train_s += loop.train_s
+        for row in loop.rows:
+            if b * size + row["seed"] < total:  # not padding
+                rows.append({"run": b * size + row["seed"], **row})
+        returns_out.append(loop.last_return)
+        agents_out.append(layout.gather(learner.agent(loop.state[1])))
     keep = slice(0, total)
     agent = jax.tree.map(lambda *xs: np.concatenate(xs)[keep], *agents_out)
     train_return = np.concatenate(returns_out)[keep]
 
     setup = training.evaluation_set(env, params, episodes)
     run_configs = jax.tree.map(lambda x: x[:total], all_configs)
-
-    def make_policy(theta: tuple[Any, Any]):
-        config, agent = theta
-        return make(config).policy(agent, True)
-
     results = evaluate_lib.evaluate_many(
         env,
-        make_policy,
+        group.greedy_policy,
         (run_configs, agent),
         **setup,
         batch_size=size if total > size else None,
@@ -451,14 +436,6 @@ def train_group(
         size,
         per_run,
     )
-
-
-def _last_chunk_return(metrics: dict[str, np.ndarray]) -> np.ndarray:
-    """(runs,) episode-weighted mean training return over a chunk's updates (NaN if none)."""
-    episodes = np.asarray(metrics["episodes"], np.float64)
-    total = (np.asarray(metrics["episode_return"], np.float64) * episodes).sum(-1)
-    count = episodes.sum(-1)
-    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 # -- the whole sweep -----------------------------------------------------------------------
@@ -493,18 +470,7 @@ def sweep_run(
         raise ValueError(f"seeds={seeds} must be at least 1")
     if not (isinstance(memory_gb, int | float) and 0 < memory_gb < 1e6):
         raise ValueError(f"memory_gb={memory_gb!r} must be in (0, 1e6) GiB")
-    available = jax.devices()  # every process's devices in a multi-process run
-    if jax.process_count() > 1 and devices != len(available):
-        raise ValueError(
-            f"devices={devices!r} must be {len(available)} in a sweep over "
-            f"{jax.process_count()} processes: the runs are split over every process's devices"
-        )
-    if not (isinstance(devices, int) and 1 <= devices <= len(available)):
-        raise ValueError(
-            f"devices={devices!r} must be in [1, {len(available)}] (the {jax.default_backend()} "
-            f"devices JAX sees; on CPU start with XLA_FLAGS="
-            f"--xla_force_host_platform_device_count=N for N)"
-        )
+    distributed.check_device_count(devices)  # all of them in a multi-process sweep
     swept = points(grid, ranges, num_random, seed)
     groups = plan(env_id, algo, overrides, swept)  # everything validated here
     keys = list(dict.fromkeys([*grid, *ranges]))
@@ -528,7 +494,6 @@ def sweep_run(
     if writer:
         runs.write_json(out / runs.CONFIG, {**asked, "configurations": swept})
 
-    say = _printer() if progress else None
     n_configs = len(swept)
     eval_results: list[list[evaluate_lib.EvalResult]] = [[] for _ in range(n_configs)]
     train_returns = np.full((n_configs, seeds), np.nan)
@@ -543,10 +508,10 @@ def sweep_run(
             group,
             seeds,
             seed,
-            devices=available[:devices],
+            devices=devices,
             memory_gb=memory_gb,
             episodes=episodes,
-            progress=say,
+            progress=progress and writer,
         )
         compile_s += result.compile_s
         learner = group.built.learner
@@ -577,18 +542,17 @@ def sweep_run(
                     out / "runs" / f"c{index}",
                     env_id,
                     algo,
-                    group.overrides[c],
-                    group.configs[c],
+                    group,
+                    c,
                     seeds,
                     seed,
-                    jax.tree.map(lambda x, m=mine: x[m], result.agent),
-                    eval_results[index],
-                    {"total_steps": steps, "compile_s": result.compile_s, "wall_s": result.wall_s},
+                    result,
+                    devices=devices,
                 )
         for row in result.rows:
-            c, s = divmod(row.pop("run"), seeds)
-            row.pop("seed", None)
-            metric_rows.append({"config": group.indices[c], "seed": s, **row})
+            c, s = divmod(row["run"], seeds)
+            rest = {k: v for k, v in row.items() if k not in ("run", "seed")}
+            metric_rows.append({"config": group.indices[c], "seed": s, **rest})
     if writer:
         runs.write_metrics(out / runs.METRICS, metric_rows)
 
@@ -629,17 +593,12 @@ def sweep_run(
     best = per_config[best_index]
     best_group = groups[group_of[best_index]]
     best_config = best_group.configs[best_group.indices.index(best_index)]
-    pooled = evaluate_lib.summarize(
-        np.concatenate([r.returns for r in eval_results[best_index]])
-    ).as_dict()
-    if seeds > 1:
-        pooled["across_seeds"] = {"mean": best["mean"], "ci95": best["ci95"]}
     summary = {
         "command": "sweep",
         **asked,
         "best": {**best, "config_full": training.config_dict(best_config)},
         "config": training.config_dict(best_config),
-        "eval": pooled,
+        "eval": training.eval_block(eval_results[best_index]),
         "configurations": per_config,
         "groups": group_info,
         "devices": devices,
@@ -663,37 +622,46 @@ def save_run(
     out: Path,
     env_id: str,
     algo: str,
-    overrides: dict[str, Any],
-    config: Any,
+    group: Group,
+    c: int,
     seeds: int,
     seed: int,
-    agent: Any,
-    results: list[evaluate_lib.EvalResult],
-    timing: dict[str, Any],
+    result: GroupResult,
+    devices: int = 1,
 ) -> None:
-    """One configuration's seeds as a run directory that ``jaxinv evaluate --run`` reads:
-    config.json, checkpoint.msgpack (leaves (seeds, ...)), eval_returns.npy, summary.json."""
+    """Configuration ``c`` of ``group`` (its ``seeds`` runs in ``result``) as a run directory
+    that ``jaxinv evaluate --run`` reads, written as ``jaxinv train`` writes one
+    (``training.write_run``, without the learning-curve figure): config.json, metrics.csv,
+    checkpoint.msgpack (leaves ``(seeds, ...)``), eval_returns.npy, and a summary.json with
+    exactly ``runs.RUN_SUMMARY_KEYS`` (its timings are the group's: see there)."""
     out = runs.prepare(out)
+    config, overrides = group.configs[c], group.overrides[c]
+    mine = slice(c * seeds, (c + 1) * seeds)
     record = training.run_record(env_id, algo, seeds, seed, overrides, config, "sweep")
     runs.write_json(out / runs.CONFIG, record)
-    runs.atomic_write(out / runs.CHECKPOINT, flax.serialization.to_bytes(agent))
-    np.save(out / "eval_returns.npy", np.stack([r.returns for r in results]), allow_pickle=False)
-    pooled = evaluate_lib.summarize(np.concatenate([r.returns for r in results])).as_dict()
-    if seeds > 1:
-        pooled["across_seeds"] = evaluate_lib.summarize([r.mean for r in results]).as_dict()
-    summary = {
-        "command": "sweep",
-        "env": env_id,
-        "algo": algo,
-        "config": training.config_dict(config),
-        "env_config": training.split_overrides(overrides)[0],
-        "seeds": seeds,
-        "eval": pooled,
-        "eval_per_seed": [r.as_dict() for r in results],
-        **timing,
-        "eval_crn": results[0].crn,
-    }
-    runs.write_json(out / runs.SUMMARY, summary)
+    learner = group.built.learner
+    rows = []
+    for row in result.rows:
+        run, rest = row["run"], {k: v for k, v in row.items() if k not in ("run", "seed")}
+        if mine.start <= run < mine.stop:
+            rows.append({"seed": run - mine.start, **rest})
+    results = result.eval[mine]
+    summary = training.run_summary(
+        command="sweep",
+        env_id=env_id,
+        algo=algo,
+        config=config,
+        overrides=overrides,
+        results=results,
+        devices=devices,
+        total_steps=learner.num_updates * learner.steps_per_update,
+        runs_trained=len(group.configs) * seeds,
+        train_s=result.train_s,
+        compile_s=result.compile_s,
+        wall_s=result.wall_s,
+    )
+    agent = jax.tree.map(lambda x: x[mine], result.agent)
+    training.write_run(out, summary, agent, results, rows, figure=False)
 
 
 def report(summary: dict[str, Any], top: int = 10) -> str:
@@ -714,14 +682,6 @@ def _cell(value: Any) -> Any:
     if isinstance(value, int | float | str) or value is None:
         return value
     return json.dumps(value, separators=(",", ":"))
-
-
-def _printer() -> Callable[[str], None]:
-    def say(line: str) -> None:
-        tty = sys.stderr.isatty()
-        print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
-
-    return say
 
 
 # -- figure --------------------------------------------------------------------------------

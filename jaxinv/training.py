@@ -6,6 +6,14 @@ timing happen in Python between chunks; compilation is timed apart (``compile_s`
 greedy policy of every seed is then evaluated on the env's evaluation set, the same episodes
 (common random numbers) that ``jaxinv baseline`` uses, so runs and baselines pair up.
 
+The training core, shared with ``sweep`` (which trains a flat axis of configuration x seed
+runs the same way): ``make_init`` (sequential init), ``chunk_sizes`` (about ``LOG_CHUNKS``
+chunks: equal ones, then the remainder, so at most two compiled sizes), ``compile_chunks``
+(through a ``distributed.Layout``; each chunk donates its input state), ``train_chunks`` (the
+loop: metrics rows, checkpoints, ``Progress``), ``chunk_returns`` (the episode-weighted
+return of a chunk), ``eval_block`` (pooled and across-seeds evaluation), ``run_summary`` (the
+one summary.json of a learner run directory, ``runs.RUN_SUMMARY_KEYS``) and ``write_run``.
+
 ``load_run`` rebuilds env, learner and learned parameters from a run directory.
 
 Checkpoints and resume. Every ``checkpoint_every`` updates (rounded up to whole chunks; by
@@ -39,7 +47,7 @@ from jaxinv import evaluate as evaluate_lib
 from jaxinv.agents import base
 
 EVAL_SEED = 20_230_101  # the fixed evaluation key: jax.random.PRNGKey(EVAL_SEED)
-LOG_CHUNKS = 40  # about this many logged chunks per run
+LOG_CHUNKS = 40  # about this many logged chunks per run (see chunk_sizes)
 CHECKPOINTS = 10  # by default the training state is saved about this many times per run
 
 
@@ -86,18 +94,28 @@ def evaluation_set(env: Any, params: Any, episodes: int | None) -> dict[str, Any
 def evaluate_agents(built: Built, agent: Any, episodes: int | None, greedy: bool = True):
     """Evaluate each seed's policy (``agent`` has a leading seed axis) in one compiled call."""
     setup = evaluation_set(built.env, built.params, episodes)
-    learner = built.learner
     return evaluate_lib.evaluate_many(
-        built.env, lambda a: learner.policy(a, greedy), agent, **setup
+        built.env, base.policy_maker(built.learner, greedy), agent, **setup
     )
 
 
+# -- the training core: every learner run (train, compare, sweep) goes through these ----------
+
+
+def make_init(init: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``jit`` of ``inputs -> training states`` for a leading axis of runs: ``init`` applied to
+    one run's input after another (``lax.map``), all in one compiled call.
+
+    Not ``vmap``: on this CPU backend (jaxlib 0.10.2) a vmapped init of 16 or more PPO runs
+    (env reset feeding the orthogonal initialiser) hung for good, while 8 or 12 did not.
+    Sequential init is cheap (once per run) and gives each run the state an unbatched init
+    gives it."""
+    return jax.jit(lambda inputs: jax.lax.map(init, inputs))
+
+
 def init_seeds(learner: base.Learner, keys: jax.Array) -> Any:
-    """The training state of each seed, stacked on a leading axis, initialised one seed after
-    another (``lax.map``) in one compiled call. ``vmap`` of the init hung on this CPU backend
-    for 16 or more batched PPO inits (network init and env reset together); sequential init is
-    cheap and gives each seed the same state as an unbatched init."""
-    return jax.jit(lambda k: jax.lax.map(learner.init, k))(keys)
+    """The training state of each seed, stacked on a leading axis (``make_init``)."""
+    return make_init(learner.init)(keys)
 
 
 def seed_slice(tree: Any, i: int) -> Any:
@@ -105,28 +123,54 @@ def seed_slice(tree: Any, i: int) -> Any:
 
 
 def chunk_size(num_updates: int, chunks: int = LOG_CHUNKS) -> int:
-    """The divisor of ``num_updates`` nearest ``num_updates / chunks``: every chunk has the same
-    size, so the run compiles once."""
-    target = num_updates / chunks
-    divisors = [d for d in range(1, num_updates + 1) if num_updates % d == 0]
-    return min(divisors, key=lambda d: abs(math.log(d / target)) if target >= 1 else d)
+    """Updates per logged chunk: ``num_updates / chunks`` rounded, at least 1. A run is
+    ``chunk_sizes(num_updates)``: whole chunks of this size, then the remainder."""
+    return max(1, round(num_updates / chunks))
 
 
-def _chunk_rows(metrics: dict[str, np.ndarray], seeds: int, update0: int, steps: int, wall: float):
-    """One CSV row per seed for a chunk: episode-weighted mean return, mean of the rest."""
+def chunk_sizes(num_updates: int, chunks: int = LOG_CHUNKS) -> list[int]:
+    """The chunks a run of ``num_updates`` updates trains in: about ``chunks`` of
+    ``chunk_size`` updates, then the remainder if any (so at most two compiled sizes)."""
+    size = chunk_size(num_updates, chunks)
+    sizes = [size] * (num_updates // size)
+    return sizes + ([num_updates % size] if num_updates % size else [])
+
+
+def chunks_done(updates: int, num_updates: int, chunk: int) -> int | None:
+    """How many chunks of a run (``num_updates`` in chunks of ``chunk``, then the remainder)
+    make ``updates``; None where ``updates`` is not at the end of a chunk."""
+    if updates == num_updates:
+        return num_updates // chunk + (1 if num_updates % chunk else 0)
+    if 0 <= updates < num_updates and updates % chunk == 0:
+        return updates // chunk
+    return None
+
+
+def chunk_returns(metrics: dict[str, np.ndarray]) -> np.ndarray:
+    """``(runs,)`` episode-weighted mean training return over a chunk's updates (metrics
+    ``(runs, updates)``): episodes that ended count alike, whichever update they ended in;
+    NaN for a run where none ended."""
+    episodes = np.asarray(metrics["episodes"], np.float64)
+    total = (np.asarray(metrics["episode_return"], np.float64) * episodes).sum(-1)
+    count = episodes.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def chunk_rows(metrics: dict[str, np.ndarray], update0: int, steps: int, wall: float):
+    """One metrics row per run (``seed``: its index on the runs axis) for a chunk that began
+    at update ``update0``: ``chunk_returns``, the episodes that ended, the mean of the rest."""
+    episodes = np.asarray(metrics["episodes"]).sum(-1)
+    returns = chunk_returns(metrics)
     rows = []
-    for s in range(seeds):
+    for s in range(len(episodes)):
         m = {k: np.asarray(v)[s] for k, v in metrics.items()}
-        row: dict[str, Any] = {
-            "seed": s,
-            "update": update0 + len(m["episodes"]),
-            "env_steps": (update0 + len(m["episodes"])) * steps,
-            "wall_s": wall,
-        }
-        episodes = m["episodes"].sum()
-        if episodes > 0:
-            row["episode_return"] = float((m["episode_return"] * m["episodes"]).sum() / episodes)
-        row["episodes"] = int(episodes)
+        update = update0 + len(m["episodes"])
+        row: dict[str, Any] = {"seed": s, "update": update, "env_steps": update * steps}
+        row["wall_s"] = wall
+        if episodes[s] > 0:
+            row["episode_return"] = float(returns[s])
+        row["episodes"] = int(episodes[s])
         for k, v in m.items():
             if k not in ("episode_return", "episodes"):
                 row[k] = float(np.mean(v))
@@ -134,17 +178,187 @@ def _chunk_rows(metrics: dict[str, np.ndarray], seeds: int, update0: int, steps:
     return rows
 
 
-def _progress(done: int, total: int, steps: int, ret: float, elapsed: float) -> None:
-    width = 24
-    filled = int(width * done / max(total, 1))
-    bar = "#" * filled + "." * (width - filled)
-    rate = done * steps / max(elapsed, 1e-9)
-    line = (
-        f"\r[{bar}] {100 * done / max(total, 1):5.1f}%  {done * steps / 1e6:7.2f}M steps  "
-        f"return {ret:9.2f}  {rate / 1e3:7.1f}k steps/s  {elapsed:6.1f}s"
+class Progress:
+    """The progress line on stderr, about ``LOG_CHUNKS`` times a run: a bar, env steps (all
+    runs), the latest chunk's training return, env steps per second, training time."""
+
+    def __init__(self, num_updates: int, steps_per_update: int, runs: int, label: str = ""):
+        self.num_updates, self.steps, self.runs = num_updates, steps_per_update, runs
+        self.label = label
+
+    def __call__(self, done: int, n: int, returns: np.ndarray, elapsed: float) -> None:
+        total = max(self.num_updates, 1)
+        if done * LOG_CHUNKS // total <= (done - n) * LOG_CHUNKS // total:
+            return
+        finite = np.asarray(returns)[np.isfinite(returns)]
+        ret = float(np.mean(finite)) if finite.size else float("nan")
+        width = 24
+        filled = int(width * done / total)
+        bar = "#" * filled + "." * (width - filled)
+        steps = done * self.steps * self.runs
+        line = (
+            f"\r{self.label}[{bar}] {100 * done / total:5.1f}%  {steps / 1e6:7.2f}M steps  "
+            f"return {ret:9.2f}  {steps / max(elapsed, 1e-9) / 1e3:7.1f}k steps/s  "
+            f"{elapsed:6.1f}s"
+        )
+        tty = sys.stderr.isatty()
+        end = "\n" if done >= total or not tty else ""
+        print(line if tty else line.lstrip("\r"), end=end, file=sys.stderr, flush=True)
+
+
+def compile_chunks(
+    layout: distributed.Layout, make_chunk: Callable[[int], Callable], state: Any, sizes: list[int]
+) -> dict[int, Any]:
+    """``{n: compiled chunk of n updates}`` for the sizes in ``sizes`` (at most two):
+    ``make_chunk(n)(state) -> (state, metrics)``, batched over the leading runs axis, compiled
+    for ``state``'s layout, donating its input state."""
+    return {n: layout.compile_chunk(make_chunk(n), state) for n in sorted(set(sizes))}
+
+
+@dataclass
+class Chunked:
+    """What ``train_chunks`` leaves: the final state and the log of the whole run."""
+
+    state: Any  # the final training state, laid out as it came in
+    rows: list[dict[str, Any]]  # chunk_rows of every chunk, resumed ones first
+    last_return: np.ndarray  # (runs,) chunk_returns of the last chunk trained here
+    train_s: float  # training time, earlier sessions included, checkpoints excluded
+    checkpoint_s: float
+
+
+def train_chunks(
+    compiled: dict[int, Any],
+    state: Any,
+    num_updates: int,
+    steps_per_update: int,
+    *,
+    done: int = 0,
+    rows: list[dict[str, Any]] | None = None,
+    train_s: float = 0.0,
+    checkpoint_s: float = 0.0,
+    every: int | None = None,
+    checkpoint: Callable[[Any, int, list[dict[str, Any]], float, float], None] | None = None,
+    progress: Progress | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Chunked:
+    """Train ``state`` (a leading axis of runs) from update ``done`` to ``num_updates`` in the
+    chunks of ``chunk_sizes(num_updates)``, with ``compiled`` (``compile_chunks``).
+
+    After each chunk: its metrics rows; at every ``every``-th update (a multiple of the chunk
+    size; None: never) and at the end ``checkpoint(state, done, rows, train_s, checkpoint_s)``
+    (its time is counted apart, not as training); the progress line; ``on_chunk(done)``.
+    ``train_s`` and ``checkpoint_s`` carry on from an earlier session (resume). Each chunk
+    donates its input state; nothing else here holds it.
+    """
+    sizes = chunk_sizes(num_updates)
+    first = chunks_done(done, num_updates, sizes[0])
+    if first is None:
+        raise ValueError(f"{done} updates is not the end of a chunk of {sizes[0]} updates")
+    rows = list(rows or [])
+    last_return = np.array([])
+    clock = time.perf_counter() - train_s - checkpoint_s  # training time = now - clock - ckpt
+    for n in sizes[first:]:
+        state, metrics = compiled[n](state)
+        metrics = jax.device_get(metrics)
+        elapsed = time.perf_counter() - clock - checkpoint_s
+        rows += chunk_rows(metrics, done, steps_per_update, elapsed)
+        last_return = chunk_returns(metrics)
+        done += n
+        if checkpoint is not None and (
+            done == num_updates or (every is not None and done % every == 0)
+        ):
+            saving = time.perf_counter()
+            checkpoint(state, done, rows, saving - clock - checkpoint_s, checkpoint_s)
+            checkpoint_s += time.perf_counter() - saving
+        if progress is not None:
+            progress(done, n, last_return, elapsed)
+        if on_chunk is not None:
+            on_chunk(done)
+    return Chunked(
+        state, rows, last_return, time.perf_counter() - clock - checkpoint_s, checkpoint_s
     )
-    end = "\n" if done >= total or not sys.stderr.isatty() else ""
-    print(line if sys.stderr.isatty() else line.lstrip("\r"), end=end, file=sys.stderr, flush=True)
+
+
+def eval_block(results: list[evaluate_lib.EvalResult]) -> dict[str, Any]:
+    """One ``eval`` block: all seeds' episodes together, plus (with several seeds)
+    ``across_seeds``, the summary of the seed means."""
+    pooled = evaluate_lib.summarize(np.concatenate([r.returns for r in results]))
+    block = pooled.as_dict()
+    if len(results) > 1:
+        across = evaluate_lib.summarize([r.mean for r in results])
+        block["across_seeds"] = across.as_dict()
+    return block
+
+
+def run_summary(
+    *,
+    command: str,
+    env_id: str,
+    algo: str,
+    config: Any,
+    overrides: dict[str, Any],
+    results: list[evaluate_lib.EvalResult],
+    devices: int,
+    total_steps: int,
+    runs_trained: int,
+    train_s: float,
+    compile_s: float,
+    wall_s: float,
+    checkpoint_s: float = 0.0,
+    resumed_at: list[int] | None = None,
+) -> dict[str, Any]:
+    """A learner run directory's summary.json: exactly ``runs.RUN_SUMMARY_KEYS`` (see there).
+    ``results``: one greedy evaluation per seed; ``runs_trained``: the runs trained together
+    in ``train_s`` (its seeds; in a sweep, its group's configurations x seeds)."""
+    summary = {
+        "command": command,
+        "env": env_id,
+        "algo": algo,
+        "config": config_dict(config),
+        "env_config": split_overrides(overrides)[0],
+        "seeds": len(results),
+        "devices": devices,
+        "eval": eval_block(results),
+        "eval_per_seed": [r.as_dict() for r in results],
+        "total_steps": total_steps,
+        "steps_per_s": total_steps * runs_trained / max(train_s, 1e-9),
+        "train_s": train_s,
+        "compile_s": compile_s,
+        "wall_s": wall_s,
+        "checkpoint_s": checkpoint_s,
+        "resumed_at": list(resumed_at or []),
+        "eval_crn": results[0].crn,
+        "machine": runs.machine(),
+    }
+    assert tuple(summary) == runs.RUN_SUMMARY_KEYS
+    return summary
+
+
+def write_run(
+    out: Path,
+    summary: dict[str, Any],
+    agent: Any,
+    results: list[evaluate_lib.EvalResult],
+    rows: list[dict[str, Any]],
+    *,
+    figure: bool = True,
+) -> None:
+    """A learner's run directory beside its config.json (written when the run began):
+    metrics.csv (``rows``), checkpoint.msgpack (``agent``, leaves ``(seeds, ...)``),
+    eval_returns.npy ``(seeds, episodes)``, summary.json and, with ``figure``,
+    learning_curve.png. ``jaxinv evaluate --run`` and ``load_run`` read it."""
+    out = runs.prepare(out)
+    runs.write_metrics(out / runs.METRICS, rows)
+    runs.atomic_write(out / runs.CHECKPOINT, flax.serialization.to_bytes(agent))
+    np.save(out / "eval_returns.npy", np.stack([r.returns for r in results]), allow_pickle=False)
+    runs.write_json(out / runs.SUMMARY, summary)
+    if figure:
+        plots.learning_curve(
+            rows,
+            out / "learning_curve.png",
+            f"{summary['algo'].upper()} on {summary['env']}",
+            {"greedy evaluation": summary["eval"]["mean"]},
+        )
 
 
 def train_run(
@@ -160,6 +374,7 @@ def train_run(
     command: str = "train",
     devices: int = 1,
     checkpoint_every: int | None = None,
+    checkpoints: bool = True,
     on_chunk: Callable[[int], None] | None = None,
     resume: SavedState | None = None,
 ) -> dict[str, Any]:
@@ -169,9 +384,11 @@ def train_run(
     the env axis when they do not divide); in a multi-process run only process 0 writes.
 
     The whole training state is saved every ``checkpoint_every`` updates (rounded up to whole
-    chunks; None: about a tenth of the run) and at the end. ``on_chunk(updates_done)`` is
-    called after each chunk and its checkpoint. ``resume`` (see ``resume_run``) continues a
-    saved state; a fresh run first deletes any training state and summary left in ``out``.
+    chunks; None: about a tenth of the run) and at the end; ``checkpoints=False`` saves it at
+    the end only (what ``compare`` wants: no replay buffers written ten times). ``on_chunk(
+    updates_done)`` is called after each chunk and its checkpoint. ``resume`` (see
+    ``resume_run``) continues a saved state; a fresh run first deletes any training state and
+    summary left in ``out``.
     """
     start = time.perf_counter()
     check_checkpoint_every(checkpoint_every)
@@ -186,23 +403,22 @@ def train_run(
         (out / runs.SUMMARY).unlink(missing_ok=True)  # a stale one would mark the run finished
         record = run_record(env_id, algo, seeds, seed, overrides, built.config, command)
         record.update(devices=devices, episodes=episodes, checkpoint_every=checkpoint_every)
+        record.update(checkpoints=checkpoints)
         runs.write_json(out / runs.CONFIG, record)
 
     keys = jax.random.split(jax.random.PRNGKey(seed), seeds)
-    chunk = chunk_size(learner.num_updates)
-    sizes = [chunk] * (learner.num_updates // chunk)
+    sizes = chunk_sizes(learner.num_updates)
 
     compile_start = time.perf_counter()
     state = layout.put(init_seeds(learner, keys))
-    compiled = {
-        n: layout.compile_chunk(jax.vmap(lambda s, n=n: base.run(learner, s, n)), state)
-        for n in sorted(set(sizes))
-    }
+    compiled = compile_chunks(
+        layout, lambda n: jax.vmap(lambda s: base.run(learner, s, n)), state, sizes
+    )
     jax.block_until_ready(state)
     compile_s = time.perf_counter() - compile_start
 
     meta = state_meta(env_id, algo, overrides, built.config, learner, seeds=seeds, seed=seed)
-    every = checkpoint_interval(learner.num_updates, chunk, checkpoint_every)
+    every = checkpoint_interval(learner.num_updates, sizes[0], checkpoint_every)
     rows: list[dict[str, Any]] = []
     done = 0
     before = {"train_s": 0.0, "compile_s": 0.0, "wall_s": 0.0, "checkpoint_s": 0.0}
@@ -213,92 +429,61 @@ def train_run(
         before = {k: float(resume.progress[k]) for k in before}
         resumed_at = [*resume.progress["resumed_at"], done]
     compile_s += before["compile_s"]
-    checkpoint_s = before["checkpoint_s"]
-    train_start = time.perf_counter() - before["train_s"] - checkpoint_s
-    for n in sizes[done // chunk :]:
-        state, metrics = compiled[n](state)
-        metrics = jax.device_get(metrics)
-        elapsed = time.perf_counter() - train_start - checkpoint_s
-        new_rows = _chunk_rows(metrics, seeds, done, learner.steps_per_update, elapsed)
-        rows += new_rows
-        done += n
-        if done % every == 0 or done == learner.num_updates:
-            saving = time.perf_counter()
-            whole = layout.gather(state)  # every process takes part; process 0 writes
-            if writer:
-                progress_now = {
-                    "updates": done,
-                    "rows": rows,
-                    "train_s": saving - train_start - checkpoint_s,
-                    "compile_s": compile_s,
-                    "wall_s": before["wall_s"] + saving - start,
-                    "checkpoint_s": checkpoint_s,
-                    "resumed_at": resumed_at,
-                }
-                save_state(out, whole, meta, progress_now)
-                runs.write_metrics(out / runs.METRICS, rows)
-            checkpoint_s += time.perf_counter() - saving
-        shown = (done - n) * LOG_CHUNKS // learner.num_updates
-        if progress and writer and (done * LOG_CHUNKS // learner.num_updates > shown):
-            returns = [r["episode_return"] for r in new_rows if "episode_return" in r]
-            _progress(
-                done,
-                learner.num_updates,
-                learner.steps_per_update,
-                float(np.mean(returns)) if returns else float("nan"),
-                elapsed,
-            )
-        if on_chunk is not None:
-            on_chunk(done)
-    train_s = time.perf_counter() - train_start - checkpoint_s
-    agent = layout.gather(learner.agent(state))  # whole, in every process
-    if writer:
-        runs.write_metrics(out / runs.METRICS, rows)
-        runs.atomic_write(out / runs.CHECKPOINT, flax.serialization.to_bytes(agent))
+
+    def checkpoint(state: Any, done: int, rows: list, train_s: float, checkpoint_s: float):
+        whole = layout.gather(state)  # host copies; every process takes part, process 0 writes
+        if writer:
+            progress_now = {
+                "updates": done,
+                "rows": rows,
+                "train_s": train_s,
+                "compile_s": compile_s,
+                "wall_s": before["wall_s"] + time.perf_counter() - start,
+                "checkpoint_s": checkpoint_s,
+                "resumed_at": resumed_at,
+            }
+            save_state(out, whole, meta, progress_now)
+            runs.write_metrics(out / runs.METRICS, rows)
+
+    loop = train_chunks(
+        compiled,
+        state,
+        learner.num_updates,
+        learner.steps_per_update,
+        done=done,
+        rows=rows,
+        train_s=before["train_s"],
+        checkpoint_s=before["checkpoint_s"],
+        every=every if checkpoints else None,
+        checkpoint=checkpoint,
+        progress=Progress(learner.num_updates, learner.steps_per_update, seeds)
+        if progress and writer
+        else None,
+        on_chunk=on_chunk,
+    )
+    agent = layout.gather(learner.agent(loop.state))  # whole, in every process
     results = evaluate_agents(built, agent, episodes)
-    total_steps = learner.num_updates * learner.steps_per_update
-    summary = {
-        "command": command,
-        "env": env_id,
-        "algo": algo,
-        "config": config_dict(built.config),
-        "env_config": split_overrides(overrides)[0],
-        "seeds": seeds,
-        "devices": devices,
-        "eval": _pooled(results),
-        "eval_per_seed": [r.as_dict() for r in results],
-        "total_steps": total_steps,
-        "steps_per_s": total_steps * seeds / train_s,
-        "train_s": train_s,
-        "compile_s": compile_s,
-        "wall_s": before["wall_s"] + time.perf_counter() - start,
-        "checkpoint_s": checkpoint_s,
-        "resumed_at": resumed_at,  # updates done where each resume began (times add up)
-        "eval_crn": results[0].crn,
-        "machine": runs.machine(),
-    }
+    summary = run_summary(
+        command=command,
+        env_id=env_id,
+        algo=algo,
+        config=built.config,
+        overrides=overrides,
+        results=results,
+        devices=devices,
+        total_steps=learner.num_updates * learner.steps_per_update,
+        runs_trained=seeds,
+        train_s=loop.train_s,
+        compile_s=compile_s,
+        wall_s=before["wall_s"] + time.perf_counter() - start,
+        checkpoint_s=loop.checkpoint_s,
+        resumed_at=resumed_at,
+    )
     if not writer:
         return summary
-    np.save(out / "eval_returns.npy", np.stack([r.returns for r in results]), allow_pickle=False)
-    runs.write_json(out / runs.SUMMARY, summary)
+    write_run(out, summary, agent, results, loop.rows)
     (out / runs.STATE_PREV).unlink(missing_ok=True)  # the final state.msgpack is what counts
-    plots.learning_curve(
-        rows,
-        out / "learning_curve.png",
-        f"{algo.upper()} on {env_id}",
-        {"greedy evaluation": summary["eval"]["mean"]},
-    )
     return summary
-
-
-def _pooled(results: list[evaluate_lib.EvalResult]) -> dict[str, Any]:
-    """One ``eval`` block: all seeds' episodes together, plus the spread of the seed means."""
-    pooled = evaluate_lib.summarize(np.concatenate([r.returns for r in results]))
-    block = pooled.as_dict()
-    if len(results) > 1:
-        across = evaluate_lib.summarize([r.mean for r in results])
-        block["across_seeds"] = across.as_dict()
-    return block
 
 
 def config_dict(config: Any) -> dict[str, Any]:
@@ -482,12 +667,13 @@ def check_meta(saved: SavedState, meta: dict[str, Any]) -> None:
             f"{saved.path} was saved by another run than the one in {runs.CONFIG}: {shown}"
         )
     updates, num_updates = int(saved.progress["updates"]), meta["num_updates"]
-    if not 0 <= updates <= num_updates or updates % meta["chunk_size"]:
+    chunks = chunks_done(updates, num_updates, meta["chunk_size"])
+    if chunks is None:
         raise ValueError(
-            f"{saved.path} says {updates} updates were done: not a whole number of chunks of "
-            f"{meta['chunk_size']} in [0, {num_updates}]"
+            f"{saved.path} says {updates} updates were done: not the end of a chunk (chunks "
+            f"of {meta['chunk_size']}, then the remainder, up to {num_updates})"
         )
-    if len(saved.progress["rows"]) != updates // meta["chunk_size"] * meta["seeds"]:
+    if len(saved.progress["rows"]) != chunks * meta["seeds"]:
         raise ValueError(
             f"{saved.path} holds {len(saved.progress['rows'])} metrics rows for {updates} "
             f"updates of {meta['seeds']} seeds"
@@ -589,6 +775,7 @@ def resume_run(
         command=config.get("command", "train"),
         devices=config.get("devices", 1) if devices is None else devices,
         checkpoint_every=checkpoint_every,
+        checkpoints=config.get("checkpoints", True),
         on_chunk=on_chunk,
         resume=saved,
     )

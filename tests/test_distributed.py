@@ -86,7 +86,8 @@ def read_checkpoint(run_dir: Path):
 
 def train_layout(algo: str, seeds: int, devices: int):
     """Train ``overrides(algo)`` on ``devices`` devices as ``train_run`` lays it out; returns
-    the agent (host arrays), the layout and the state before training."""
+    the agent before and after training (host arrays), the layout, how the initial state lay
+    (read before the chunk donates it) and the compiled chunk's text."""
     from jaxinv import training
     from jaxinv.agents import base
 
@@ -95,11 +96,36 @@ def train_layout(algo: str, seeds: int, devices: int):
     learner = layout.learner(built.learner)
     keys = jax.random.split(jax.random.PRNGKey(0), seeds)
     state = layout.put(jax.jit(jax.vmap(learner.init))(keys))
+    initial = layout.gather(learner.agent(state))
+    laid = {}
+    if layout.mesh is not None and hasattr(state, "replay"):
+        obs = state.batch.obs  # (seeds, num_envs, obs_size)
+        laid = {
+            "mode": layout.mode,
+            "obs_spec": str(obs.sharding.spec),
+            "shard_shape": list(obs.addressable_shards[0].data.shape),
+            "replay_shard_shape": list(state.replay.data.obs.addressable_shards[0].data.shape),
+            "replay_shape": list(state.replay.data.obs.shape),
+        }
     run = jax.vmap(lambda s: base.run(learner, s, learner.num_updates))
     compiled = layout.compile_chunk(run, state)
-    final, _ = compiled(state)
-    text = compiled.as_text()
-    return layout.gather(learner.agent(final)), layout, state, text
+    final, _ = compiled(state)  # donates state
+    return initial, layout.gather(learner.agent(final)), laid, compiled.as_text()
+
+
+def assert_trained_apart(initial, final, seeds: int = SEEDS) -> None:
+    """Negative controls for the 1-vs-N comparisons: training moved the parameters by far more
+    than the tolerance (a zero learning rate or a broken schedule would pass a closeness test
+    on both sides), and seed 0 and seed 1 learned different parameters."""
+    # Per leaf, the largest change in units of the tolerance (seen: 800 to 5,000).
+    moved = [
+        float((np.abs(y - x) / (ATOL + RTOL * np.abs(x))).max())
+        for x, y in zip(leaves(initial), leaves(final), strict=True)
+    ]
+    assert min(moved) > 100, moved
+    if seeds > 1:  # (the observation count is the same for both, hence "most leaves")
+        apart = [not np.allclose(y[0], y[1], rtol=RTOL, atol=ATOL) for y in leaves(final)]
+        assert sum(apart) > len(apart) / 2, apart
 
 
 def worker(out: Path) -> None:
@@ -120,20 +146,18 @@ def worker(out: Path) -> None:
             progress=False,
             devices=devices,
         )
+    # The PPO runs' initial parameters, for the negative control.
+    built = training.build(ENV_ID, "ppo", overrides("ppo"))
+    keys = jax.random.split(jax.random.PRNGKey(0), SEEDS)
+    initial = built.learner.agent(training.init_seeds(built.learner, keys))
+    (out / "ppo_initial.msgpack").write_bytes(flax.serialization.to_bytes(initial))
     # DQN (replay buffer, target network), one seed, its envs split over four devices.
-    ref, _, _, _ = train_layout("dqn", 1, 1)
-    agent, layout, state, text = train_layout("dqn", 1, FORCED)
+    _, ref, _, _ = train_layout("dqn", 1, 1)
+    dqn_initial, agent, laid, text = train_layout("dqn", 1, FORCED)
+    np.savez(out / "dqn_initial.npz", *leaves(dqn_initial))
     np.savez(out / "dqn_1.npz", *leaves(ref))
     np.savez(out / f"dqn_{FORCED}.npz", *leaves(agent))
-    obs = state.batch.obs  # (seeds, num_envs, obs_size)
-    report["dqn_envs"] = {
-        "mode": layout.mode,
-        "obs_spec": str(obs.sharding.spec),
-        "shard_shape": list(obs.addressable_shards[0].data.shape),
-        "replay_shard_shape": list(state.replay.data.obs.addressable_shards[0].data.shape),
-        "replay_shape": list(state.replay.data.obs.shape),
-        "all_reduce": "all-reduce" in text,
-    }
+    report["dqn_envs"] = {**laid, "all_reduce": "all-reduce" in text}
     seeds_layout = distributed.Layout.plan(SEEDS, 8, 2)
     typed_keys = jax.random.split(jax.random.key(7), SEEDS)  # new-style keys travel too
     placed = seeds_layout.put({"x": jax.numpy.zeros((SEEDS, 8, 3)), "key": typed_keys})
@@ -182,6 +206,10 @@ def test_ppo_on_several_devices_matches_one_device_params_and_eval(four_devices,
     one, many = four_devices / "ppo_1", four_devices / f"ppo_{devices}"
     assert report(four_devices)["device_count"] == FORCED
     assert_trees_close(read_checkpoint(one), read_checkpoint(many))
+    initial = flax.serialization.msgpack_restore(
+        (four_devices / "ppo_initial.msgpack").read_bytes()
+    )
+    assert_trained_apart(initial, read_checkpoint(one))
     returns_1 = np.load(one / "eval_returns.npy")  # (seeds, episodes)
     returns_n = np.load(many / "eval_returns.npy")
     assert returns_1.shape == (SEEDS, EPISODES)
@@ -192,9 +220,11 @@ def test_ppo_on_several_devices_matches_one_device_params_and_eval(four_devices,
 def test_dqn_envs_split_matches_one_device(four_devices):
     ref = np.load(four_devices / "dqn_1.npz")
     got = np.load(four_devices / f"dqn_{FORCED}.npz")
-    assert list(ref) == list(got)
+    initial = np.load(four_devices / "dqn_initial.npz")
+    assert list(ref) == list(got) == list(initial)
     for key in ref:
         np.testing.assert_allclose(ref[key], got[key], rtol=RTOL, atol=ATOL, err_msg=key)
+    assert_trained_apart([initial[k] for k in initial], [ref[k] for k in ref], seeds=1)
 
 
 def test_layouts_split_what_they_say(four_devices):

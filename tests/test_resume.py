@@ -52,13 +52,11 @@ def without_wall_times(rows: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "wall_s"} for row in rows]
 
 
-@pytest.fixture(scope="module", params=["ppo", "dqn"])
-def runs_of(request, tmp_path_factory):
+def interrupted_and_resumed(algo: str, tmp_path_factory):
     """``(algo, reference, crashed, resumed, cli_output)``: an uninterrupted run (stopped after
     its final checkpoint, before evaluation); a copy of its directory as it stood after
     ``STOP`` updates, i.e. what a crash there leaves; and that copy resumed to the end (PPO
     through the CLI, with its evaluation; DQN through ``resume_run``, stopped before it)."""
-    algo = request.param
     total = num_updates(algo)
     assert total == 50 and training.chunk_size(total) == 1
     reference = tmp_path_factory.mktemp(f"{algo}_reference")
@@ -92,6 +90,23 @@ def runs_of(request, tmp_path_factory):
         with pytest.raises(Interrupt):
             training.resume_run(resumed, progress=False, on_chunk=stop_after(total))
     return algo, reference, crashed, resumed, output.getvalue()
+
+
+@pytest.fixture(scope="module")
+def ppo_runs(tmp_path_factory):
+    """PPO's runs (see ``interrupted_and_resumed``), resumed through the CLI."""
+    return interrupted_and_resumed("ppo", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def dqn_runs(tmp_path_factory):
+    return interrupted_and_resumed("dqn", tmp_path_factory)
+
+
+@pytest.fixture(params=["ppo", "dqn"])
+def runs_of(request):
+    """Each algorithm's runs, for the tests that hold for every algorithm."""
+    return request.getfixturevalue(f"{request.param}_runs")
 
 
 def test_interrupted_then_resumed_run_is_bitwise_the_uninterrupted_one(runs_of):
@@ -231,10 +246,9 @@ def test_crash_while_writing_a_state_keeps_the_previous_one(tmp_path, monkeypatc
     assert runs.read_state(tmp_path) == (tmp_path / runs.STATE, b"third state")
 
 
-def test_cli_resume_finishes_the_run_then_says_it_is_finished(runs_of, tmp_path, capsys):
-    algo, reference, crashed, resumed, output = runs_of
-    if algo != "ppo":
-        pytest.skip("the CLI path is the same for every algorithm; once is enough")
+def test_cli_resume_finishes_the_run_then_says_it_is_finished(ppo_runs, tmp_path, capsys):
+    """The CLI path is the same for every algorithm; PPO's run goes through it."""
+    _, reference, crashed, resumed, output = ppo_runs
     assert "ppo greedy policy: mean return" in output and str(resumed) in output
     summary = json.loads((resumed / runs.SUMMARY).read_text())
     assert summary["resumed_at"] == [20] and summary["eval"]["episodes"] == 4 * SEEDS
@@ -259,3 +273,64 @@ def test_cli_resume_finishes_the_run_then_says_it_is_finished(runs_of, tmp_path,
     with pytest.raises(SystemExit, match="checkpoint_every=0 must be at least 1"):
         cli.main(["train", "--algo", "ppo", "--out", str(tmp_path / "x"), "--checkpoint-every=0"])
     assert not (tmp_path / "x").exists()
+
+
+def test_a_prime_update_count_runs_in_about_log_chunks_and_resumes_bitwise(tmp_path):
+    """61 updates (a prime) run as 30 chunks of 2 and a remainder of 1 (about LOG_CHUNKS rows
+    per seed, not 61); a crash after update 24 resumes from the state saved at 20 and ends
+    bitwise where the uninterrupted run ends, with the same rows. A state that says it
+    stopped between chunk ends is refused. (Both runs stop before evaluating.)"""
+    config = {**CONFIGS["ppo"], "total_steps": 61 * 20, "update_epochs": 1}
+    sizes = [2] * 30 + [1]
+    assert training.chunk_sizes(61) == sizes
+    reference, crashed = tmp_path / "reference", tmp_path / "crashed"
+
+    def on_chunk(done: int) -> None:
+        if done == 24:
+            shutil.copytree(reference, crashed)
+        if done == 61:
+            raise Interrupt(done)
+
+    with pytest.raises(Interrupt):
+        training.train_run(
+            ENV, "ppo", config, reference, seeds=SEEDS, progress=False, checkpoint_every=10,
+            on_chunk=on_chunk,
+        )  # fmt: skip
+    rows = runs.read_metrics(reference / runs.METRICS)
+    assert len(rows) == len(sizes) * SEEDS == 62
+    assert [r["update"] for r in rows if r["seed"] == 0] == list(np.cumsum(sizes))
+    saved = training.read_saved_state(crashed)
+    assert saved.progress["updates"] == 20
+    with pytest.raises(Interrupt):
+        training.resume_run(crashed, progress=False, on_chunk=stop_after(61))
+    want, got = training.read_saved_state(reference), training.read_saved_state(crashed)
+    assert want.progress["updates"] == got.progress["updates"] == 61
+    assert got.progress["resumed_at"] == [20]
+    for a, b in zip(jax.tree.leaves(want.state), jax.tree.leaves(got.state), strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert without_wall_times(got.progress["rows"]) == without_wall_times(want.progress["rows"])
+    saved.progress["updates"] = 21  # not the end of a chunk
+    with pytest.raises(ValueError, match="21 updates were done: not the end of a chunk"):
+        training.check_meta(saved, saved.meta)
+
+
+def test_checkpoints_false_saves_the_final_state_only(tmp_path):
+    """``train_run(checkpoints=False)`` (what ``compare`` uses) writes no training state
+    until the end, then the final one, which a resume recognises as finished training."""
+    config = {**CONFIGS["ppo"], "total_steps": 8 * 20, "update_epochs": 1}
+    seen = []
+
+    def on_chunk(done: int) -> None:
+        seen.append((done, (tmp_path / runs.STATE).exists()))
+        if done == 8:
+            raise Interrupt(done)
+
+    with pytest.raises(Interrupt):
+        training.train_run(
+            ENV, "ppo", config, tmp_path, seeds=SEEDS, progress=False, checkpoint_every=1,
+            checkpoints=False, on_chunk=on_chunk,
+        )  # fmt: skip
+    assert seen == [(n, n == 8) for n in range(1, 9)]
+    assert training.read_saved_state(tmp_path).progress["updates"] == 8
+    assert not (tmp_path / runs.STATE_PREV).exists()
+    assert json.loads((tmp_path / runs.CONFIG).read_text())["checkpoints"] is False

@@ -16,8 +16,9 @@ import flax.serialization
 import jax
 import numpy as np
 import pytest
+from scipy import stats
 
-from jaxinv import agents, sweep, training
+from jaxinv import agents, runs, sweep, training
 from jaxinv.agents import base
 
 ENV = "InvManagement-v1"
@@ -96,7 +97,7 @@ def test_each_run_equals_the_configuration_trained_alone(ppo_sweep):
 
 
 def test_results_csv_and_summary(ppo_sweep):
-    out, summary = ppo_sweep
+    out, _ = ppo_sweep
     rows = read_rows(out / "results.csv")
     assert len(rows) == 2 * 2 * SEEDS
     for column in ("config", "num_envs", "lr", "seed", "eval_mean", "eval_ci95_lo",
@@ -105,20 +106,31 @@ def test_results_csv_and_summary(ppo_sweep):
     assert {(int(r["config"]), int(r["seed"])) for r in rows} == {
         (c, s) for c in range(4) for s in range(SEEDS)
     }
-    for r in rows:
-        assert float(r["eval_ci95_lo"]) < float(r["eval_mean"]) < float(r["eval_ci95_hi"])
+    t = stats.t.ppf(0.975, EPISODES - 1)
+    for r in rows:  # each row's interval has the width its spread and episodes give
+        width = float(r["eval_ci95_hi"]) - float(r["eval_ci95_lo"])
+        assert int(r["eval_episodes"]) == EPISODES
+        assert width == pytest.approx(2 * t * float(r["eval_std"]) / np.sqrt(EPISODES), rel=1e-5)
         assert np.isfinite(float(r["train_return"]))
     means = [
         np.mean([float(r["eval_mean"]) for r in rows if int(r["config"]) == c]) for c in range(4)
     ]
-    assert summary["best"]["config"] == int(np.argmax(means))
     on_disk = json.loads((out / "summary.json").read_text())
     assert on_disk["command"] == "sweep"
     for key in ("env", "algo", "grid", "seeds", "best", "configurations", "total_steps",
                 "wall_s", "compile_s", "machine", "config", "eval"):  # fmt: skip
         assert key in on_disk
-    assert on_disk["best"]["mean"] == pytest.approx(max(means), rel=1e-5)
     assert on_disk["config"]["num_envs"] == on_disk["best"]["values"]["num_envs"]
+    # Each configuration's run directory is written as a `jaxinv train` run's: the same
+    # summary keys, nothing more or less, and its seeds' metrics rows.
+    for c, mean in enumerate(means):
+        run = json.loads((out / "runs" / f"c{c}" / "summary.json").read_text())
+        assert tuple(run) == runs.RUN_SUMMARY_KEYS
+        assert run["command"] == "sweep" and run["seeds"] == SEEDS and run["devices"] == 1
+        assert run["eval"]["across_seeds"]["mean"] == pytest.approx(mean, rel=1e-5)
+        assert run["steps_per_s"] > 0 and run["train_s"] > 0
+        metrics = read_rows(out / "runs" / f"c{c}" / "metrics.csv")
+        assert {int(r["seed"]) for r in metrics} == set(range(SEEDS))
     # The static key splits the sweep into one compiled group per value.
     groups = on_disk["groups"]
     assert len(groups) == 2
@@ -252,6 +264,11 @@ def test_four_devices_give_the_one_device_results(ppo_sweep, tmp_path):
     one_rows = read_rows(out / "results.csv")
     four_rows = read_rows(tmp_path / "results.csv")
     assert len(four_rows) == 3 * SEEDS
+    built = training.build(ENV, "ppo", training.resolved_overrides(ENV, "ppo", tiny))
+    keys = jax.random.split(jax.random.PRNGKey(0), SEEDS)
+    initial = flax.serialization.to_state_dict(
+        built.learner.agent(training.init_seeds(built.learner, keys))
+    )
     compared = 0
     for entry in summary["configurations"]:
         if entry["values"]["num_envs"] != 4:
@@ -269,6 +286,12 @@ def test_four_devices_give_the_one_device_results(ppo_sweep, tmp_path):
             got = flax.serialization.msgpack_restore(f.read())
         for x, y in zip(jax.tree.leaves(want), jax.tree.leaves(got), strict=True):
             np.testing.assert_allclose(y, x, rtol=2e-4, atol=2e-5)
+        # Negative controls: training moved every leaf by far more than the tolerance, and
+        # the two seeds learned different parameters.
+        for x, y in zip(jax.tree.leaves(initial), jax.tree.leaves(want), strict=True):
+            assert (np.abs(y - x) / (2e-5 + 2e-4 * np.abs(x))).max() > 100
+        apart = [not np.allclose(y[0], y[1], rtol=2e-4, atol=2e-5) for y in jax.tree.leaves(want)]
+        assert sum(apart) > len(apart) / 2
         compared += 1
     assert compared == 2
 

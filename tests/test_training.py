@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from jaxinv import baselines, cli, evaluate, runs, training
 
@@ -35,6 +36,12 @@ PPO_SMALL = {
     "lr": 3e-3,
 }
 EPISODES = 500
+
+
+def tuned_for(env_id: str, algo: str) -> dict:
+    """The tuned-defaults table's entry for ``(env_id, algo)``: the one line here that knows
+    where the table lives."""
+    return training.TUNED.get((training.family(env_id), algo), {})
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +73,15 @@ def test_run_directory_follows_the_contract(trained):
     on_disk = json.loads((run_dir / runs.SUMMARY).read_text())
     for key in ("command", "env", "algo", "config", "eval", "total_steps", "wall_s", "compile_s"):
         assert key in on_disk
+    assert tuple(on_disk) == runs.RUN_SUMMARY_KEYS
     assert on_disk["eval"]["episodes"] == EPISODES
+    # The eval block describes the returns on disk: their mean, and a t-interval of the width
+    # their spread and number give.
+    returns = np.load(run_dir / "eval_returns.npy").reshape(-1)
     lo, hi = on_disk["eval"]["ci95"]
-    assert lo < on_disk["eval"]["mean"] < hi
+    assert on_disk["eval"]["mean"] == pytest.approx(returns.mean(), rel=1e-12)
+    t = stats.t.ppf(0.975, returns.size - 1)
+    assert hi - lo == pytest.approx(2 * t * returns.std(ddof=1) / np.sqrt(returns.size))
     assert on_disk["config"]["lr"] == pytest.approx(3e-3)
     assert on_disk["env_config"]["periods"] == 10
     rows = runs.read_metrics(run_dir / runs.METRICS)
@@ -130,9 +143,10 @@ def test_cli_names_bad_input(argv, message, tmp_path, monkeypatch):
 
 
 def test_retail_baselines_score_on_the_test_years(tmp_path):
-    """sS is fitted on the training year and, like the DP optimum, scored on the 100 test
-    years; the optimum's expected profit is reported and beats the (s, S) policy there."""
-    s_S = baselines.baseline_run("RetailStore-v0", "sS", {}, tmp_path / "sS")
+    """sS at given levels (the search is tested in test_s_S) and the DP optimum are both
+    scored on the 100 test years, the same episodes; the optimum's expected profit is reported
+    and beats the (s, S) policy there."""
+    s_S = baselines.baseline_run("RetailStore-v0", "sS", {"s": 15, "S": 32}, tmp_path / "sS")
     dp = baselines.baseline_run("RetailStore-v0", "dp", {}, tmp_path / "dp")
     assert s_S["params"] == {"s": 15, "S": 32}
     assert s_S["eval"]["episodes"] == dp["eval"]["episodes"] == 100
@@ -147,15 +161,30 @@ def test_retail_baselines_score_on_the_test_years(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("env_id", "algo", "expected"),
-    [
-        ("InvManagement-v1", "ppo", {"gae_lambda": 1.0, "lr": 1e-3}),
-        ("InvManagement-v0", "a2c", {"gae_lambda": 1.0, "lr": 3e-3}),
-        ("RetailStore-v0", "a2c", {"gae_lambda": 0.95, "lr": 1e-3}),
-    ],
+    ("env_id", "algo"),
+    [("InvManagement-v1", "ppo"), ("InvManagement-v0", "a2c"), ("RetailStore-v0", "a2c")],
 )
-def test_tuned_defaults_apply_per_env_family_and_yield_to_the_user(env_id, algo, expected):
+def test_tuned_defaults_apply_per_env_family_and_yield_to_the_user(env_id, algo):
+    tuned = tuned_for(env_id, algo)
+    user = {"gae_lambda": 0.9}
+    assert training.resolved_overrides(env_id, algo, {}) == tuned
+    assert training.resolved_overrides(env_id, algo, user) == {**tuned, **user}
+    # And the learner is built with them: the tuned values, then the user's on top.
     built = training.build(env_id, algo, training.resolved_overrides(env_id, algo, {}))
-    assert {k: getattr(built.config, k) for k in expected} == pytest.approx(expected)
-    mine = training.resolved_overrides(env_id, algo, {"gae_lambda": 0.9})
+    for key, value in training.split_overrides(tuned)[1].items():
+        assert getattr(built.config, key) == pytest.approx(value)
+    mine = training.resolved_overrides(env_id, algo, user)
     assert training.build(env_id, algo, mine).config.gae_lambda == pytest.approx(0.9)
+
+
+def test_an_update_count_without_divisors_runs_in_about_log_chunks():
+    """A prime count of updates trains in about LOG_CHUNKS equal chunks and a remainder (at
+    most two compiled sizes), not in one-update chunks; test_resume trains such a run."""
+    assert training.chunk_sizes(83) == [2] * 41 + [1]
+    assert training.chunk_sizes(1009) == [25] * 40 + [9]
+    assert training.chunk_sizes(1000) == [25] * 40
+    assert training.chunk_sizes(7) == [1] * 7
+    for n in (1, 39, 41, 83, 997, 1009, 123_457):
+        sizes = training.chunk_sizes(n)
+        assert sum(sizes) == n and len(set(sizes)) <= 2 and len(sizes) <= 2 * training.LOG_CHUNKS
+        assert len(sizes) == n or abs(len(sizes) - training.LOG_CHUNKS) <= 2

@@ -12,6 +12,7 @@ ones are static fields).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -36,6 +37,21 @@ class Learner(NamedTuple):
 def run(learner: Learner, state: Any, num_updates: int) -> tuple[Any, dict[str, jax.Array]]:
     """``num_updates`` updates in one ``lax.scan``; metrics stacked ``(num_updates,)``."""
     return jax.lax.scan(lambda s, _: learner.update(s), state, None, num_updates)
+
+
+@functools.lru_cache(maxsize=256)
+def policy_maker(learner: Learner, greedy: bool = True) -> Callable[[Any], Callable]:
+    """``agent -> learner.policy(agent, greedy)``, one object per ``(learner, greedy)``.
+
+    Evaluation takes the policy maker as a static ``jit`` argument, so a fresh lambda per call
+    would compile again; this returns the same function for the same learner (``Learner`` is
+    a tuple of functions and ints, hashed by their identities and values).
+    """
+
+    def make(agent: Any) -> Callable:
+        return learner.policy(agent, greedy)
+
+    return make
 
 
 def train_fn(learner: Learner) -> Callable[[jax.Array], tuple[Any, dict[str, jax.Array]]]:
