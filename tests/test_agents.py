@@ -1,5 +1,6 @@
-"""PPO and A2C on probe environments (known values and best actions), and their contracts:
-config checking, same seed same numbers, vmap over seeds and over traced hyperparameters."""
+"""PPO and A2C on probe environments (known values and best actions), and their own config
+choices. The contract every learner shares (same seed same numbers, vmap over seeds and over
+traced hyperparameters, config errors) is tests/test_learner_contract.py."""
 
 from __future__ import annotations
 
@@ -81,60 +82,17 @@ def test_truncation_bootstraps_termination_does_not(algo):
     )
 
 
-@pytest.mark.parametrize("algo", ALGOS)
-def test_same_seed_same_numbers_and_vmap_over_seeds(algo):
-    module = ALGOS[algo]
-    env = probes.ObservationReward()
-    config = module.make_config(**PROBE_CONFIG[algo], total_steps=3_200)
-    train_fn = base.train_fn(module.make_learner(config, env, env.default_params))
-    keys = jax.random.split(jax.random.PRNGKey(3), 3)
-    batched_state, _batched_metrics = jax.jit(jax.vmap(train_fn))(keys)
-    one_state, _one_metrics = jax.jit(train_fn)(keys[1])
-    again_state, _ = jax.jit(train_fn)(keys[1])
-    leaves = jax.tree.leaves(one_state.agent.net)
-    for a, b in zip(leaves, jax.tree.leaves(again_state.agent.net), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    for a, b in zip(leaves, jax.tree.leaves(batched_state.agent.net), strict=True):
-        np.testing.assert_allclose(np.asarray(b)[1], np.asarray(a), rtol=1e-4, atol=1e-5)
-    # Different seeds give different networks.
-    first = jax.tree.leaves(batched_state.agent.net)[0]
-    assert not np.allclose(np.asarray(first)[0], np.asarray(first)[2])
-
-
-@pytest.mark.parametrize("algo", ALGOS)
-def test_vmap_over_traced_learning_rate(algo):
-    """A sweep over learning rates is one vmapped call; lr = 0 leaves the network untouched."""
-    module = ALGOS[algo]
-    env = probes.ConstantReward()
-    config = module.make_config(**PROBE_CONFIG[algo], total_steps=3_200)
-    configs = jax.tree.map(lambda x: jnp.stack([jnp.asarray(x)] * 2), config)
-    configs = configs.replace(lr=jnp.asarray([0.0, 3e-3]))
-
-    def run(cfg, key):
-        return base.train_fn(module.make_learner(cfg, env, env.default_params))(key)
-
-    state, _ = jax.jit(jax.vmap(run, (0, None)))(configs, jax.random.PRNGKey(0))
-    init = module.make_learner(config, env, env.default_params).init(jax.random.PRNGKey(0))
-    kernel0 = np.asarray(jax.tree.leaves(init.agent.net)[0])
-    trained = np.asarray(jax.tree.leaves(state.agent.net)[0])
-    np.testing.assert_array_equal(trained[0], kernel0)
-    assert not np.allclose(trained[1], kernel0)
-
-
 @pytest.mark.parametrize(
     ("algo", "overrides", "message"),
     [
-        ("ppo", {"lr": -1.0}, "'lr'=-1.0 must be in [0.0, 1.0]"),
-        ("ppo", {"learning_rate": 1e-3}, "unknown config key 'learning_rate'"),
-        ("ppo", {"num_envs": 2.5}, "'num_envs'=2.5 should be like"),
         ("ppo", {"head": "beta"}, "'head'='beta' is not allowed"),
         ("ppo", {"num_envs": 3, "num_steps": 3, "num_minibatches": 2}, "divisible"),
-        ("a2c", {"gamma": 1.5}, "'gamma'=1.5 must be in [0.0, 1.0]"),
         ("a2c", {"optimizer": "sgd"}, "'optimizer'='sgd' is not allowed"),
-        ("a2c", {"ent_coeff": 0.1}, "Did you mean 'ent_coef'?"),
     ],
 )
-def test_bad_config_is_named(algo, overrides, message):
+def test_bad_choice_is_named(algo, overrides, message):
+    """Choices and cross-field checks of PPO and A2C (ranges, types and unknown keys of every
+    algorithm: test_learner_contract.py)."""
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
         ALGOS[algo].make_config(**overrides)
 
