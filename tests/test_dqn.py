@@ -44,6 +44,8 @@ ENVS = {
     "two_step": probes.TwoStep,
     "truncated": lambda: probes.Continuing(truncate=True),
     "terminated": lambda: probes.Continuing(truncate=False),
+    "scaled": probes.ScaledObservationReward,
+    "two_step_orders": probes.TwoStepOrders,
 }
 
 
@@ -118,6 +120,42 @@ def test_truncation_bootstraps_termination_does_not(truncate):
     np.testing.assert_allclose(values(learner, state, 0.0), [expected], rtol=0.03)
     terminated = np.asarray(state.replay.data.terminated)
     assert terminated.mean() == (0.0 if truncate else 0.2)
+
+
+def test_plain_dqn_options_two_step_discounting():
+    """The non-default paths together: the target network's own max (no double DQN), no
+    dueling, the Huber loss (the probe's targets are deterministic, so its fit is their value)
+    and the learning rate annealed to 0. The values are still gamma and 1."""
+    learner, _, state, _ = _run(
+        "two_step", gamma=0.9, double=False, dueling=False, loss="huber", anneal_lr=True
+    )
+    assert "state_value" not in state.agent.net["params"]  # no dueling stream
+    np.testing.assert_allclose(values(learner, state, 0.0, 1.0), [0.9, 1.0], atol=0.05)
+
+
+@pytest.mark.parametrize("branch_target", ["stage", "mean"])
+def test_branch_targets_bootstrap_every_head(branch_target):
+    """Two order heads, the reward [a0 == 2] + [a1 == 1] on the second step only: each head
+    must bootstrap 2 into the first step, from its own next value ("stage") or the mean over
+    heads ("mean"): V(0) = 2 gamma = 1.8, V(1) = 2, greedy orders [2, 1] at the second step."""
+    learner, _, state, _ = _run(
+        "two_step_orders", gamma=0.9, eps_end=0.0, branch_target=branch_target
+    )
+    np.testing.assert_allclose(values(learner, state, 0.0, 1.0), [1.8, 2.0], atol=0.06)
+    obs = jnp.ones((2, 1), jnp.float32)
+    action = learner.policy(learner.agent(state), True)(None, obs, None)
+    np.testing.assert_array_equal(np.asarray(action), [[2, 1]] * 2)
+
+
+def test_normalised_observations_value_in_scaled_units():
+    """Obs 40 or 60 (mean 50, variance 100), reward -4 or +4, reward_scale 0.25: Q values in
+    scaled units are -1, +1, from raw observations standardised by the running statistics."""
+    learner, _, state, _ = _run("scaled", normalize_obs=True, reward_scale=0.25)
+    np.testing.assert_allclose(values(learner, state, 40.0, 60.0), [-1.0, 1.0], atol=0.05)
+    stats = learner.agent(state).obs_stats
+    # 8,000 coin flips: standard error of the mean 10 / sqrt(8,000) = 0.11.
+    np.testing.assert_allclose(float(stats.mean[0]), 50.0, atol=0.45)
+    np.testing.assert_allclose(float(stats.var[0]), 100.0, rtol=0.03)
 
 
 def test_retail_store_episode_ends_are_stored_before_the_reset():
