@@ -2,7 +2,8 @@
 
 Each isolates one thing a learner must get right (after Andy Jones' debugging probes):
 value of a constant reward, values that depend on the observation, the best action,
-discounting over two steps, and bootstrapping through a truncation but not a termination.
+discounting over two steps, bootstrapping through a truncation but not a termination, values
+in normalised units, and per-stage bootstrapping of several order heads.
 All are gymnax environments with a ``Discrete`` or jaxinv ``MultiDiscrete`` action space.
 """
 
@@ -92,6 +93,31 @@ class ActionReward(_Probe):
         return MultiDiscrete([3, 4])
 
 
+class ScaledObservationReward(_Probe):
+    """``ObservationReward`` at inventory scale: one step from obs ``loc - spread`` or
+    ``loc + spread`` (a fair coin), reward ``-gain`` or ``+gain`` respectively.
+
+    The observation has mean ``loc`` and variance ``spread**2``; the reward (one step, so also
+    the discounted return) has mean 0 and standard deviation ``gain``. With observation and
+    reward normalisation V(obs) = +-1 in scaled units; without, +-gain.
+    """
+
+    def __init__(self, loc: float = 50.0, spread: float = 10.0, gain: float = 4.0) -> None:
+        super().__init__()
+        self.loc, self.spread, self.gain = loc, spread, gain
+
+    def first_obs(self, key):
+        sign = jnp.where(jax.random.bernoulli(key), 1.0, -1.0)
+        return (self.loc + self.spread * sign)[None].astype(jnp.float32)
+
+    def reward(self, state, action):
+        return self.gain * (state.obs[0] - self.loc) / self.spread
+
+    def observation_space(self, params=None):
+        lo, hi = self.loc - self.spread, self.loc + self.spread
+        return spaces.Box(min(lo, 0.0), max(hi, 10.0), (1,), jnp.float32)
+
+
 class TwoStep(_Probe):
     """Obs 0 then obs 1; reward 1 only on the second step: V(0) = gamma, V(1) = 1."""
 
@@ -99,6 +125,20 @@ class TwoStep(_Probe):
 
     def reward(self, state, action):
         return (state.time == 1).astype(jnp.float32)
+
+
+class TwoStepOrders(_Probe):
+    """Obs 0 then obs 1; two stages with 3 and 4 quantities; reward [a0 == 2] + [a1 == 1] only
+    on the second step: V*(1) = 2, V*(0) = 2 gamma (every head must bootstrap its next value)."""
+
+    episode_length = 2
+
+    def reward(self, state, action):
+        hit = (action[0] == 2).astype(jnp.float32) + (action[1] == 1)
+        return jnp.where(state.time == 1, hit, 0.0)
+
+    def action_space(self, params=None):
+        return MultiDiscrete([3, 4])
 
 
 class Continuing(_Probe):

@@ -1,5 +1,5 @@
-"""DQN on probe environments (known values and best actions), its replay buffer, and its
-contracts: config checking, same seed same numbers, vmap over seeds and over traced floats.
+"""DQN on probe environments (known values and best actions), its replay buffer and its own
+config choices (the contract every learner shares is tests/test_learner_contract.py).
 
 Compiling a run takes seconds and running these tiny ones a fraction of that, so runs are
 long enough to settle and the runs two tests need are compiled once (``_run``)."""
@@ -44,6 +44,8 @@ ENVS = {
     "two_step": probes.TwoStep,
     "truncated": lambda: probes.Continuing(truncate=True),
     "terminated": lambda: probes.Continuing(truncate=False),
+    "scaled": probes.ScaledObservationReward,
+    "two_step_orders": probes.TwoStepOrders,
 }
 
 
@@ -120,6 +122,42 @@ def test_truncation_bootstraps_termination_does_not(truncate):
     assert terminated.mean() == (0.0 if truncate else 0.2)
 
 
+def test_plain_dqn_options_two_step_discounting():
+    """The non-default paths together: the target network's own max (no double DQN), no
+    dueling, the Huber loss (the probe's targets are deterministic, so its fit is their value)
+    and the learning rate annealed to 0. The values are still gamma and 1."""
+    learner, _, state, _ = _run(
+        "two_step", gamma=0.9, double=False, dueling=False, loss="huber", anneal_lr=True
+    )
+    assert "state_value" not in state.agent.net["params"]  # no dueling stream
+    np.testing.assert_allclose(values(learner, state, 0.0, 1.0), [0.9, 1.0], atol=0.05)
+
+
+@pytest.mark.parametrize("branch_target", ["stage", "mean"])
+def test_branch_targets_bootstrap_every_head(branch_target):
+    """Two order heads, the reward [a0 == 2] + [a1 == 1] on the second step only: each head
+    must bootstrap 2 into the first step, from its own next value ("stage") or the mean over
+    heads ("mean"): V(0) = 2 gamma = 1.8, V(1) = 2, greedy orders [2, 1] at the second step."""
+    learner, _, state, _ = _run(
+        "two_step_orders", gamma=0.9, eps_end=0.0, branch_target=branch_target
+    )
+    np.testing.assert_allclose(values(learner, state, 0.0, 1.0), [1.8, 2.0], atol=0.06)
+    obs = jnp.ones((2, 1), jnp.float32)
+    action = learner.policy(learner.agent(state), True)(None, obs, None)
+    np.testing.assert_array_equal(np.asarray(action), [[2, 1]] * 2)
+
+
+def test_normalised_observations_value_in_scaled_units():
+    """Obs 40 or 60 (mean 50, variance 100), reward -4 or +4, reward_scale 0.25: Q values in
+    scaled units are -1, +1, from raw observations standardised by the running statistics."""
+    learner, _, state, _ = _run("scaled", normalize_obs=True, reward_scale=0.25)
+    np.testing.assert_allclose(values(learner, state, 40.0, 60.0), [-1.0, 1.0], atol=0.05)
+    stats = learner.agent(state).obs_stats
+    # 8,000 coin flips: standard error of the mean 10 / sqrt(8,000) = 0.11.
+    np.testing.assert_allclose(float(stats.mean[0]), 50.0, atol=0.45)
+    np.testing.assert_allclose(float(stats.var[0]), 100.0, rtol=0.03)
+
+
 def test_retail_store_episode_ends_are_stored_before_the_reset():
     """On a real env (batched ``step_many``, ``Discrete`` orders): the horizon terminates, and
     the buffer keeps the observation the store reached (a Saturday), not the reset (Monday)."""
@@ -175,84 +213,41 @@ def test_replay_wraps_around_and_samples_only_filled_slots():
     np.testing.assert_array_equal(np.asarray(drawn.terminated), reward % 2 == 0)
 
 
-# One vmapped call over (config, key) rows serves the two tests below: rows 0-2 are the
-# probe config with keys 0, 1, 2; row 3 has lr = 0; row 4 has tau = 0 and eps_start = 0.5.
-ROW_KEYS = (0, 1, 2, 0, 0)
-
-
-@functools.cache
-def _vmapped():
+def test_traced_tau_and_eps_start():
+    """Floats DQN alone has are traced too: one compiled run serves tau = 0 (the target network
+    never follows) and eps_start = 0.5 (the schedule starts there) next to the probe config."""
     env = ENVS["observation"]()
     config = dqn.make_config(**PROBE)
-    configs = jax.tree.map(lambda x: jnp.stack([jnp.asarray(x)] * len(ROW_KEYS)), config)
-    configs = configs.replace(
-        lr=configs.lr.at[3].set(0.0),
-        tau=configs.tau.at[4].set(0.0),
-        eps_start=configs.eps_start.at[4].set(0.5),
-    )
-    keys = jnp.stack([jax.random.PRNGKey(k) for k in ROW_KEYS])
 
+    @jax.jit
     def run(cfg, key):
         return base.train_fn(dqn.make_learner(cfg, env, env.default_params))(key)
 
-    return jax.jit(jax.vmap(run))(configs, keys)
-
-
-def test_same_seed_same_numbers_and_vmap_over_seeds():
-    _, train, state, metrics = _run("observation")
-    again, again_metrics = train(jax.random.PRNGKey(0))
-    for a, b in zip(
-        jax.tree.leaves((state, metrics)), jax.tree.leaves((again, again_metrics)), strict=True
-    ):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    batched, batched_metrics = _vmapped()
-    # Row 0 (traced config, key 0) is the single run: same data collected, same network.
-    np.testing.assert_array_equal(np.asarray(batched.replay.data.obs[0]), state.replay.data.obs)
-    np.testing.assert_allclose(
-        np.asarray(batched_metrics["episode_return"][0]), np.asarray(metrics["episode_return"])
-    )
-    leaves = jax.tree.leaves(state.agent.net)
-    for a, b in zip(leaves, jax.tree.leaves(batched.agent.net), strict=True):
-        np.testing.assert_allclose(np.asarray(b)[0], np.asarray(a), rtol=1e-4, atol=1e-5)
-    # Different seeds give different networks.
-    first = np.asarray(jax.tree.leaves(batched.agent.net)[0])
-    assert not np.allclose(first[1], first[2])
-
-
-def test_vmap_over_traced_floats():
-    """lr = 0 leaves the network untouched, tau = 0 the target network; each row follows its
-    own epsilon schedule."""
-    learner, _, _, _ = _run("observation")
-    state, metrics = _vmapped()
-    init = jax.jit(learner.init)(jax.random.PRNGKey(0))
+    key = jax.random.PRNGKey(0)
+    init = dqn.make_learner(config, env, env.default_params).init(key)
     kernel0 = np.asarray(jax.tree.leaves(init.agent.net)[0])
-    trained = np.asarray(jax.tree.leaves(state.agent.net)[0])
-    target = np.asarray(jax.tree.leaves(state.target_net)[0])
-    np.testing.assert_array_equal(trained[3], kernel0)
-    np.testing.assert_array_equal(target[3], kernel0)
-    assert not np.allclose(trained[4], kernel0)
-    np.testing.assert_array_equal(target[4], kernel0)
-    assert not np.allclose(target[0], kernel0)
-    # After the first update: 32 of the 2,400 env steps of the decay.
-    eps = np.asarray(metrics["epsilon"][:, 0])
-    np.testing.assert_allclose(eps[[0, 4]], [1.0 - 0.98 / 75, 0.5 - 0.48 / 75], rtol=1e-5)
+    frozen, frozen_metrics = run(config.replace(tau=0.0, eps_start=0.5), key)
+    moving, moving_metrics = run(config, key)
+    assert run._cache_size() == 1
+    np.testing.assert_array_equal(np.asarray(jax.tree.leaves(frozen.target_net)[0]), kernel0)
+    assert not np.allclose(np.asarray(jax.tree.leaves(frozen.agent.net)[0]), kernel0)
+    assert not np.allclose(np.asarray(jax.tree.leaves(moving.target_net)[0]), kernel0)
+    # After the first update: 32 of the 2,400 env steps of the decay (eps_fraction 0.3 of 8,000).
+    first = [float(m["epsilon"][0]) for m in (moving_metrics, frozen_metrics)]
+    np.testing.assert_allclose(first, [1.0 - 0.98 / 75, 0.5 - 0.48 / 75], rtol=1e-5)
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"lr": -1.0}, "'lr'=-1.0 must be in [0.0, 1.0]"),
-        ({"eps_end": 1.5}, "'eps_end'=1.5 must be in [0.0, 1.0]"),
-        ({"learning_rate": 1e-3}, "unknown config key 'learning_rate'"),
         ({"target_update": 10}, "Did you mean 'target_update_every'?"),
-        ({"batch_size": 32.5}, "'batch_size'=32.5 should be like"),
-        ({"dueling": 1}, "'dueling'=1 should be like True"),
-        ({"gradient_steps": 0}, "'gradient_steps'=0 must be in [1, 100000.0]"),
         ({"loss": "l1"}, "'loss'='l1' is not allowed"),
         ({"branch_target": "max"}, "'branch_target'='max' is not allowed"),
         ({"num_envs": 16, "buffer_size": 8}, "'buffer_size'=8 must hold"),
     ],
 )
-def test_bad_config_is_named(overrides, message):
+def test_bad_choice_is_named(overrides, message):
+    """DQN's choices and cross-field checks (ranges, types and unknown keys of every
+    algorithm: test_learner_contract.py)."""
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(")):
         dqn.make_config(**overrides)

@@ -59,6 +59,9 @@ chains = st.fixed_dictionaries(
         "L": st.lists(st.integers(0, MAX_LEAD), min_size=STAGES, max_size=STAGES),
         "h": st.lists(st.floats(0, 2), min_size=STAGES, max_size=STAGES),
         "k": st.lists(st.floats(0, 2), min_size=STAGES + 1, max_size=STAGES + 1),
+        "p": st.floats(0, 20),
+        "r_top": st.floats(0, 10),
+        "alpha": st.floats(0.5, 1.0),
         "demand": st.lists(st.integers(0, 80), min_size=PERIODS, max_size=PERIODS),
         "actions": st.lists(
             st.lists(st.floats(-50, 300), min_size=STAGES, max_size=STAGES),
@@ -81,6 +84,9 @@ def test_flows_balance_and_stay_non_negative(chain: dict) -> None:
         h=jnp.asarray(chain["h"], jnp.float32),
         k=jnp.asarray(chain["k"], jnp.float32),
         demand=jnp.asarray(chain["demand"], jnp.float32),
+        p=jnp.asarray(chain["p"], jnp.float32),
+        r=env.default_params.r.at[-1].set(chain["r_top"]),
+        alpha=jnp.asarray(chain["alpha"], jnp.float32),
     )
     actions = jnp.asarray(chain["actions"], jnp.float32)
     pre, post, reward, info = jax.tree.map(np.asarray, RUNS[chain["backlog"]](params, actions))
@@ -105,4 +111,21 @@ def test_flows_balance_and_stay_non_negative(chain: dict) -> None:
     np.testing.assert_allclose(
         info["unfilled"][:, 1:], requested + carried - info["shipments"], atol=1e-3
     )
-    assert np.isfinite(reward).all()
+
+    # The reward is the discounted profit of the module docstring (OR-Gym's): alpha^t * (p *
+    # retail sales - r_top * units the source released - sum k * unfilled - sum h * end
+    # on-hand); transfer prices between stages cancel, so only r_top appears.
+    f64 = {name: np.asarray(value, np.float64) for name, value in info.items()}
+    terms = np.stack(
+        [
+            chain["p"] * f64["sales"],
+            -chain["r_top"] * f64["shipments"][:, -1],
+            -(np.asarray(chain["k"]) * f64["unfilled"]).sum(1),
+            -(np.asarray(chain["h"]) * np.asarray(post.on_hand, np.float64)).sum(1),
+        ]
+    )
+    discount = np.float64(np.float32(chain["alpha"])) ** np.arange(PERIODS)
+    expected = discount * terms.sum(0)
+    # float32 arithmetic: the error scales with the size of the terms, not of their sum.
+    size = 1.0 + discount * np.abs(terms).sum(0)
+    assert (np.abs(reward - expected) <= 1e-5 * size).all()
