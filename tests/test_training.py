@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jaxinv import baselines, cli, evaluate, runs, training
+from jaxinv import baselines, cli, evaluate, families, runs, training
 
 ENV = "InvManagement-v1"
 # Two stages, ten periods, Poisson(10) retail demand; starting stock costly to hold, so
@@ -41,7 +41,7 @@ EPISODES = 500
 def tuned_for(env_id: str, algo: str) -> dict:
     """The tuned-defaults table's entry for ``(env_id, algo)``: the one line here that knows
     where the table lives."""
-    return training.TUNED.get((training.family(env_id), algo), {})
+    return families.family_of(env_id).tuned_for(algo)
 
 
 @pytest.fixture(scope="module")

@@ -164,11 +164,6 @@ class RetailStore(InventoryEnv):
 
     observation_settings = ("observation", "normalize")
 
-    def evaluation_params(self, params: EnvParams) -> EnvParams:
-        """The evaluation set every learner and baseline is scored on: the article's 100 test
-        years (``test_year_params``)."""
-        return test_year_params(self, params)
-
     def __init__(
         self,
         *,
