@@ -2,7 +2,7 @@
 
 A run directory holds ``config.json`` (the resolved env and algorithm config), ``metrics.csv``
 (one row per logged chunk of updates), ``checkpoint.msgpack`` (the learned parameters, flax
-serialization, never pickle), ``summary.json`` (the contract in DESIGN.md: command, env, algo
+serialization, never pickle), ``summary.json`` (the contract in ARCHITECTURE.md: command, env, algo
 or policy, config, eval, total_steps, wall_s, compile_s; a learner's run has exactly
 ``RUN_SUMMARY_KEYS``) and figures. Writes go to a
 temporary file first and are renamed into place, so an interrupted write never leaves a
