@@ -143,3 +143,19 @@ def test_a_tiny_compare_runs_with_the_family_s_roles_and_figures(family_name, tm
     published = family.published.get(env_id)
     if published is not None:
         assert [p["row"] for p in summary["published"]["rows"]] == [r[0] for r in published.rows]
+
+
+def test_a_learner_trained_on_another_demand_model_pairs_on_the_evaluation_set():
+    # RetailStore's tuned DQN trains on the replayed training year (demand="trace"); it is
+    # scored on the same test years as the baselines built with normal demand, so the
+    # evaluation's common-random-numbers tags must agree (they differ for the envs' defaults).
+    from jaxinv.envs.base import env_fingerprint
+
+    normal = jaxinv.make("RetailStore-v0")
+    trace = jaxinv.make("RetailStore-v0", demand="trace", trace="article_train_year")
+    assert env_fingerprint(*normal) != env_fingerprint(*trace)
+    years = [training.evaluation_set(*pair, None)["params"] for pair in (normal, trace)]
+    assert env_fingerprint(normal[0], years[0]) == env_fingerprint(trace[0], years[1])
+    cheaper = jaxinv.make("RetailStore-v0", unit_cost=9.0)
+    cheaper_years = training.evaluation_set(*cheaper, None)["params"]
+    assert env_fingerprint(cheaper[0], cheaper_years) != env_fingerprint(normal[0], years[0])

@@ -77,10 +77,13 @@ def env_fingerprint(env: Any, params: Any = None, *, include_observation: bool =
     through to the inner env). For any other env it covers its class and ``params``.
     """
     inner = unwrap(env)
+    given = params is not None
     if params is None:
         params = inner.default_params
     if isinstance(inner, InventoryEnv):
         skip = () if include_observation else inner.observation_settings
+        if given:  # settings that only name where the default params came from
+            skip = (*skip, *inner.default_params_settings)
         settings = tuple((k, v) for k, v in inner.static_settings.items() if k not in skip)
     else:
         settings = ()
@@ -107,6 +110,9 @@ class InventoryEnv(environment.Environment):
 
     never_truncates = True  # episodes end only at the planning horizon (a termination)
     observation_settings: tuple[str, ...] = ()
+    # Static settings that only describe how the default params were made (the dynamics read
+    # the params themselves): left out of a fingerprint taken with params given.
+    default_params_settings: tuple[str, ...] = ()
     """Static settings that only change the observation, not the problem (see env_fingerprint)."""
 
     horizon: int

@@ -163,6 +163,7 @@ class RetailStore(InventoryEnv):
     """
 
     observation_settings = ("observation", "normalize")
+    default_params_settings = ("demand_model",)  # the demand draw reads params.demand's type
 
     def __init__(
         self,
