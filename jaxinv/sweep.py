@@ -502,7 +502,6 @@ def sweep_run(
     metric_rows: list[dict[str, Any]] = []
     group_info = []
     compile_s = 0.0
-    total_steps = 0
     for g, group in enumerate(groups):
         result = train_group(
             group,
@@ -516,7 +515,6 @@ def sweep_run(
         compile_s += result.compile_s
         learner = group.built.learner
         steps = learner.num_updates * learner.steps_per_update
-        total_steps = max(total_steps, steps)
         group_info.append(
             {
                 "label": group.label,
@@ -603,7 +601,7 @@ def sweep_run(
         "groups": group_info,
         "devices": devices,
         "memory_gb": memory_gb,
-        "total_steps": total_steps,
+        "total_steps": group_info[group_of[best_index]]["total_steps"],  # the best's, per seed
         "runs": n_configs * seeds,
         "compile_s": compile_s,
         "wall_s": time.perf_counter() - start,
