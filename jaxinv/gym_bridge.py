@@ -76,7 +76,11 @@ def _step_no_reset(env: Any, key: jax.Array, state: Any, action: jax.Array, para
     return obs, state, reward, terminated, truncated, info
 
 
-_step_one = jax.jit(_step_no_reset, static_argnums=0)
+@partial(jax.jit, static_argnums=0)
+def _step_one(env: Any, key: jax.Array, state: Any, action: jax.Array, params: Any):
+    """Split the stream's key and step: (key, obs, state, reward, terminated, truncated, info)."""
+    key, step_key = jax.random.split(key)
+    return key, *_step_no_reset(env, step_key, state, action, params)
 
 
 def _select(done: jax.Array, new: jax.Array, old: jax.Array) -> jax.Array:
@@ -162,11 +166,12 @@ class JaxinvEnv(gymnasium.Env):
         """One period: ``(obs, reward, terminated, truncated, info)``, numpy and Python."""
         if self._state is None:
             raise RuntimeError("call reset() before step()")
-        action = jnp.asarray(action, jnp.int32)
-        obs, self._state, reward, terminated, truncated, info = _step_one(
-            self.env, self._next_key(), self._state, action, self.params
+        action = np.asarray(action, np.int32)
+        self._key, obs, self._state, *out = _step_one(
+            self.env, self._key, self._state, action, self.params
         )
-        return np.asarray(obs), float(reward), bool(terminated), bool(truncated), _numpy_info(info)
+        reward, terminated, truncated, info = jax.device_get(out)  # one transfer
+        return np.asarray(obs), float(reward), bool(terminated), bool(truncated), info
 
 
 class JaxinvVectorEnv(gymnasium.vector.VectorEnv):
