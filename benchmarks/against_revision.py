@@ -80,6 +80,7 @@ def main() -> None:
     env_args = ["--env", args.env, "--repeats", "3"]
     train_args = ["--env", args.env, "--algos", args.algos, "--repeats", "3"]
     best: dict[str, dict[str, float]] = {"base": {}, "this": {}}
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         base_tree = Path(tmp) / "base"
         subprocess.run(
@@ -115,6 +116,9 @@ def main() -> None:
         "env": args.env,
         "rounds": args.rounds,
         "machine": machine(),
+        # Other work on the CPU makes both trees slower, not always equally: see these.
+        "load_average_before": list(load_before),
+        "load_average_after": list(os.getloadavg()),
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
