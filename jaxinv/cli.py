@@ -25,10 +25,12 @@ mean episode return of each.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +115,10 @@ def train(args: argparse.Namespace) -> None:
     if devices is None:  # one device, or every process's devices in a multi-process run
         devices = jax.device_count() if jax.process_count() > 1 else 1
     if args.resume is not None:
-        summary = _resume(args, args.devices)
+        if args.overwrite:
+            raise SystemExit("error: --resume continues a run, --overwrite replaces it: not both")
+        with claimed(args.resume, "train", resume=True):
+            summary = _resume(args, args.devices)
         return _print_train(args, summary)
     if args.algo is None or args.out is None:
         raise SystemExit("error: train needs --algo and --out (or --resume DIR)")
@@ -125,22 +130,86 @@ def train(args: argparse.Namespace) -> None:
         overrides["total_steps"] = args.total_steps
     if args.seeds < 1:
         raise SystemExit("error: --seeds must be at least 1")
-    try:
-        summary = training.train_run(
-            args.env,
-            args.algo,
-            overrides,
-            args.out,
-            seeds=args.seeds,
-            seed=args.seed,
-            episodes=args.episodes,
-            progress=not args.quiet,
-            devices=devices,
-            checkpoint_every=args.checkpoint_every,
-        )
-    except ValueError as error:
-        raise _fail(error) from None
+    with claimed(args.out, "train", overwrite=args.overwrite):
+        try:
+            summary = training.train_run(
+                args.env,
+                args.algo,
+                overrides,
+                args.out,
+                seeds=args.seeds,
+                seed=args.seed,
+                episodes=args.episodes,
+                progress=not args.quiet,
+                devices=devices,
+                checkpoint_every=args.checkpoint_every,
+            )
+        except ValueError as error:
+            raise _fail(error) from None
     _print_train(args, summary)
+
+
+@contextlib.contextmanager
+def claimed(
+    out: str, command: str, *, overwrite: bool = False, resume: bool = False
+) -> Iterator[None]:
+    """Hold ``out``'s lock (``runs.lock``) while ``command`` writes it. A fresh run (not
+    ``resume``) is refused a directory that holds a jaxinv run or anything else, before any
+    work, unless ``overwrite``: a run there is then deleted, other files are left and written
+    over. In a multi-process run only process 0 writes, so only it takes the lock."""
+    from jaxinv import runs
+
+    if not _is_writer():
+        yield
+        return
+    try:
+        held = runs.lock(out, command)
+    except (runs.Locked, ValueError, OSError) as error:
+        raise _fail(error) from None
+    try:
+        if not resume:
+            check_fresh(out, command, overwrite)
+        yield
+    finally:
+        runs.unlock(held)
+
+
+def _is_writer() -> bool:
+    from jaxinv import distributed
+
+    return distributed.is_writer()
+
+
+def check_fresh(out: str, command: str, overwrite: bool) -> None:
+    """Refuse (``SystemExit`` naming what is there and the ways on) to start ``command`` in
+    ``out`` if it holds a jaxinv run or other files, unless ``overwrite``; with it, delete a
+    run found there."""
+    from jaxinv import runs
+
+    found = runs.find_run(out)
+    if found is not None:
+        if overwrite:
+            runs.clear(out)
+            return
+        if found.command == "train" and found.state:
+            on = f"To continue it: jaxinv train --resume {out}"
+            if found.finished:
+                on = f"It finished (jaxinv train --resume {out} says so and keeps it)"
+        else:
+            on = f"jaxinv {found.command} has no --resume to continue it"
+        raise SystemExit(
+            f"error: --out {out} already holds {found.what}. {on}; to replace it: the same "
+            f"command with --overwrite (deletes what is in {out}); or choose another --out"
+        )
+    names = runs.entries(out)
+    if names and not overwrite:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise SystemExit(
+            f"error: --out {out} is not empty and holds no jaxinv run ({len(names)} "
+            f"entr{'y' if len(names) == 1 else 'ies'}: {shown}). Choose another --out, or add "
+            f"--overwrite to write {command}'s files into it anyway (files of the same names "
+            f"are replaced, nothing else is deleted)"
+        )
 
 
 def _join_cluster(args: argparse.Namespace) -> None:
@@ -276,12 +345,16 @@ def baseline(args: argparse.Namespace) -> None:
     """Fit (search) a hand-made policy and evaluate it on the evaluation set."""
     from jaxinv import baselines
 
-    try:
-        summary = baselines.baseline_run(
-            args.env, args.policy, parse_overrides(args.set), args.out, episodes=args.episodes
-        )
-    except ValueError as error:
-        raise _fail(error) from None
+    claim = contextlib.nullcontext()
+    if args.out is not None:
+        claim = claimed(args.out, "baseline", overwrite=args.overwrite)
+    with claim:
+        try:
+            summary = baselines.baseline_run(
+                args.env, args.policy, parse_overrides(args.set), args.out, episodes=args.episodes
+            )
+        except ValueError as error:
+            raise _fail(error) from None
     _print_eval(f"{args.policy} {summary['params']}", summary)
     print(f"  fitted in {summary['fit_s']:.1f}s, wall {summary['wall_s']:.1f}s")
 
@@ -302,22 +375,23 @@ def compare(args: argparse.Namespace) -> None:
     names = None
     if args.baselines is not None:
         names = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
-    try:
-        learners = compare_lib.parse_learners(args.algos)
-        summary = compare_lib.compare_run(
-            args.env,
-            learners,
-            args.out,
-            seeds=args.seeds,
-            seed=args.seed,
-            total_steps=args.total_steps,
-            episodes=args.episodes,
-            baseline_names=names,
-            overrides=parse_overrides(args.set),
-            progress=not args.quiet,
-        )
-    except ValueError as error:
-        raise _fail(error) from None
+    with claimed(args.out, "compare", overwrite=args.overwrite):
+        try:
+            learners = compare_lib.parse_learners(args.algos)
+            summary = compare_lib.compare_run(
+                args.env,
+                learners,
+                args.out,
+                seeds=args.seeds,
+                seed=args.seed,
+                total_steps=args.total_steps,
+                episodes=args.episodes,
+                baseline_names=names,
+                overrides=parse_overrides(args.set),
+                progress=not args.quiet,
+            )
+        except ValueError as error:
+            raise _fail(error) from None
     print((Path(args.out) / "results.md").read_text())
     print(f"wall {summary['wall_s']:.1f}s -> {args.out}")
 
@@ -332,24 +406,25 @@ def sweep(args: argparse.Namespace) -> None:
     overrides = parse_overrides(args.set)
     if args.total_steps is not None:
         overrides["total_steps"] = args.total_steps
-    try:
-        summary = sweep_lib.sweep_run(
-            args.env,
-            args.algo,
-            args.out,
-            grid=sweep_lib.parse_grid(args.grid),
-            ranges=sweep_lib.parse_ranges(args.range),
-            num_random=args.random,
-            overrides=overrides,
-            seeds=args.seeds,
-            seed=args.seed,
-            devices=len(jax.devices()) if args.devices is None else args.devices,
-            memory_gb=args.memory_gb,
-            episodes=args.episodes,
-            progress=not args.quiet,
-        )
-    except ValueError as error:
-        raise _fail(error) from None
+    with claimed(args.out, "sweep", overwrite=args.overwrite):
+        try:
+            summary = sweep_lib.sweep_run(
+                args.env,
+                args.algo,
+                args.out,
+                grid=sweep_lib.parse_grid(args.grid),
+                ranges=sweep_lib.parse_ranges(args.range),
+                num_random=args.random,
+                overrides=overrides,
+                seeds=args.seeds,
+                seed=args.seed,
+                devices=len(jax.devices()) if args.devices is None else args.devices,
+                memory_gb=args.memory_gb,
+                episodes=args.episodes,
+                progress=not args.quiet,
+            )
+        except ValueError as error:
+            raise _fail(error) from None
     if jax.process_count() > 1:
         print(f"process {jax.process_index()} of {jax.process_count()}:", end=" ")
     print(sweep_lib.report(summary))
@@ -402,6 +477,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     p.add_argument("--out", default=None, help="run directory (created if needed)")
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (refused without it)",
+    )
+    p.add_argument(
         "--resume",
         default=None,
         metavar="DIR",
@@ -439,6 +519,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=None)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     p.add_argument("--out", default=None)
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (refused without it)",
+    )
     p.set_defaults(func=baseline)
 
     p = sub.add_parser("compare", help="learners (many seeds) against baselines, one table")
@@ -457,6 +542,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="env.KEY for all; NAME.KEY for one learner label or baseline (e.g. ppo.lr=3e-4)",
     )
     p.add_argument("--out", required=True, help="comparison directory (created if needed)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (refused without it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=compare)
 
@@ -493,6 +583,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-gb", type=float, default=8.0, help="memory budget; runs batched to fit it"
     )
     p.add_argument("--out", required=True, help="sweep directory (created if needed)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (refused without it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_cluster_flags(p)
     p.set_defaults(func=sweep)

@@ -13,7 +13,9 @@ baselines (``baselines.evaluate_baseline``, each in ``out/<name>``), all on the 
   against env steps and against wall-clock seconds, with the baselines as horizontal lines;
 - the family's own figures (``Family.figures``; RetailStore: ``trajectories.png``, one test
   year's stock and orders under every policy), drawn with the baselines fitted above;
-- ``summary.json``: the table, the published rows, wall times and the machine.
+- ``summary.json``: the table, the published rows, wall times and the machine;
+- ``config.json``: what was asked for, written first (it marks the directory as a comparison
+  while it runs).
 
 Learners are named by algorithm (``ppo``) or by ``label=algo`` (``ppo_full=ppo``), so one
 algorithm can appear with different settings; ``overrides`` keys are ``env.KEY`` (every
@@ -129,6 +131,9 @@ def compare_run(
         training.build(env_id, algo, training.resolved_overrides(env_id, algo, o))
         learner_overrides[label] = o
     out = runs.prepare(out)
+    asked = {"command": "compare", "env": env_id, "algos": learners, "baselines": list(wanted)}
+    asked.update(seeds=seeds, seed=seed, total_steps=total_steps, episodes=episodes)
+    runs.write_json(out / runs.CONFIG, {**asked, "overrides": overrides or {}})
 
     entries: list[Entry] = []
     fitted: dict[str, tuple[Any, Any, Any]] = {}  # baseline -> (policy, env, params)

@@ -524,6 +524,12 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     """Env, learner and learned parameters of a finished ``jaxinv train`` run."""
     run_dir = Path(run_dir)
     saved = runs.read_json(run_dir / runs.CONFIG)
+    if not isinstance(saved.get("algo"), str):
+        what = saved.get("command") or ("sweep" if "configurations" in saved else "other")
+        raise ValueError(
+            f"{run_dir} is a jaxinv {what} directory, not one training run: its learners' runs "
+            f"are in its subdirectories"
+        )
     built = build(saved["env"], saved["algo"], saved["overrides"])
     keys = jax.random.split(jax.random.PRNGKey(0), saved["seeds"])
     template = jax.eval_shape(lambda k: built.learner.agent(jax.vmap(built.learner.init)(k)), keys)
