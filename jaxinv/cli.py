@@ -30,7 +30,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -610,6 +610,40 @@ def use_every_core(argv: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "jaxinv.cli", *argv])
 
 
+CACHE_VAR = "JAXINV_COMPILATION_CACHE"  # 0 (or off): no persistent cache; a path: the cache
+
+
+def compilation_cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where the command line keeps JAX's persistent compilation cache: ``$JAXINV_COMPILATION
+    _CACHE`` if it names a path, none if it is ``0``/``off``/``false``/``no``, else
+    ``$XDG_CACHE_HOME/jaxinv/jax`` (``~/.cache/jaxinv/jax``)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(CACHE_VAR, "").strip()
+    if value.lower() in ("0", "off", "false", "no"):
+        return None
+    if value:
+        return Path(value).expanduser()
+    base = environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(base) / "jaxinv" / "jax"
+
+
+def use_compilation_cache(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Point JAX's persistent compilation cache at ``compilation_cache_dir`` (every program,
+    however small or quick to compile: a CPU training chunk compiles in seconds, and the next
+    identical run loads it instead); returns the directory, or None where it is off or the
+    user set ``JAX_COMPILATION_CACHE_DIR`` (JAX's own setting then stands)."""
+    environ = os.environ if environ is None else environ
+    path = compilation_cache_dir(environ)
+    if path is None or environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return None
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
@@ -622,6 +656,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("error: --episodes must be at least 2")
     if getattr(args, "envs", 1) < 1 or (getattr(args, "periods", 1) or 1) < 1:
         raise SystemExit("error: --envs and --periods must be positive")
+    use_compilation_cache()
     args.func(args)
 
 
