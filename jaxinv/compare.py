@@ -9,7 +9,8 @@ baselines (``baselines.evaluate_baseline``, each in ``out/<name>``), all on the 
   95% CI, the mean over seeds and its 95% CI across seed means (a learner's run-to-run spread),
   % of the best bound, the paired difference against the reference baseline, training time;
   then the published figures next to ours (the OR-Gym paper's table, the retail article's);
-- ``learning_curves.png``: each learner's training return, mean and 95% band over seeds,
+- ``learning_curves.png``: each learner's training return, the mean over seeds with its 95%
+  band (or, with few seeds, each seed's curve: ``plots.compare_curves``),
   against env steps and against wall-clock seconds, with the baselines as horizontal lines;
 - the family's own figures (``Family.figures``; RetailStore: ``trajectories.png``, one test
   year's stock and orders under every policy), drawn with the baselines fitted above;
@@ -271,7 +272,7 @@ def draw_learning_curves(out: str | Path) -> Path:
         curves,
         references,
         path,
-        f"{summary['env']}: training return, mean and 95% band over {summary['seeds']} seeds",
+        f"{summary['env']}: training return over {summary['seeds']} seeds",
     )
     return path
 

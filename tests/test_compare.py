@@ -220,3 +220,42 @@ def test_learning_curve_axis_keeps_the_final_levels_and_cuts_early_training():
     # Equal levels still give a window of positive height.
     bottom, top = plots.focus_limits([100.0, 100.0], lows=[-1e4], highs=[100.0])
     assert bottom < 100.0 < top
+
+
+def test_few_seeds_are_drawn_one_by_one_and_many_with_a_band(tmp_path, monkeypatch):
+    """Below FEW_SEEDS a learner's seeds are drawn each as a thin line under the mean (a
+    95% t-band of 2 seeds is mostly the t quantile, 12.7); from FEW_SEEDS on, the mean and its
+    band. The legend says which."""
+    from matplotlib.axes import Axes
+
+    from jaxinv import plots
+
+    def rows(seeds: int) -> list[dict[str, float]]:
+        return [
+            {"seed": s, "update": u, "env_steps": 10.0 * u, "wall_s": 0.1 * u,
+             "episode_return": -100.0 + u + s}
+            for s in range(seeds)
+            for u in range(1, 6)
+        ]  # fmt: skip
+
+    drawn = {"plot": 0, "fill_between": 0}  # calls of each drawing method
+
+    def counting(name: str):
+        method = getattr(Axes, name)
+
+        def counted(*args, **kwargs):
+            drawn[name] += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+    for name in drawn:
+        monkeypatch.setattr(Axes, name, counting(name))
+    few = plots.compare_curves({"ppo": rows(2)}, {"base_stock": -90.0}, tmp_path / "a.png", "t")
+    assert few == ["ppo (2 seeds: each thin, mean thick)", "base_stock: -90.0"]
+    assert drawn == {"plot": 2 * (2 + 1), "fill_between": 0}  # 2 panels: 2 seeds, the mean
+    drawn.update(plot=0)
+    many = plots.compare_curves({"ppo": rows(plots.FEW_SEEDS)}, {}, tmp_path / "b.png", "t")
+    assert many == [f"ppo ({plots.FEW_SEEDS} seeds: mean, 95% band)"]
+    assert drawn == {"plot": 2, "fill_between": 2}
+    assert (tmp_path / "a.png").stat().st_size > 10_000
