@@ -74,14 +74,15 @@ def main() -> None:
             out = Path(tmp) / f"run{len(train)}"
             seconds = wall([*cli, *TRAIN, "--out", str(out)], cached)
             summary = json.loads((out / "summary.json").read_text())
-            entries = len(list((Path(tmp) / "cache").iterdir()))
+            files = [p for p in (Path(tmp) / "cache").rglob("*") if p.is_file()]
             train.append(
                 {
                     "run": run,
                     "wall_s": seconds,
                     "compile_s": summary["compile_s"],
                     "train_s": summary["train_s"],
-                    "cache_entries": entries,
+                    "cache_entries": len(files),
+                    "cache_bytes": sum(p.stat().st_size for p in files),
                 }
             )
     ratio = train[1]["compile_s"] / train[0]["compile_s"]
@@ -99,7 +100,8 @@ def main() -> None:
     for r in train:
         print(
             f"jaxinv train, {r['run']:<22} wall {r['wall_s']:6.2f} s, compile "
-            f"{r['compile_s']:6.2f} s, {r['cache_entries']} cache entries"
+            f"{r['compile_s']:6.2f} s, cache {r['cache_entries']} files, "
+            f"{r['cache_bytes'] / 2**20:.1f} MiB"
         )
     print(f"second/first compile: {ratio:.2f} -> {path}")
 

@@ -2,16 +2,24 @@
 
     jaxinv demo [--env InvManagement-v1] [--envs 16384] [--periods N] [--set key=value ...]
     jaxinv train --env ID --algo {ppo,a2c,dqn} [--seeds N] [--total-steps N]
-                 [--set key=value ...] [--devices N] [--checkpoint-every K] --out DIR
+                 [--set key=value ...] [--devices N] [--checkpoint-every K] --out DIR [--overwrite]
     jaxinv train --resume DIR [--episodes N] [--checkpoint-every K]
                  [--coordinator HOST:PORT --num-processes N --process-id I]
     jaxinv evaluate --run DIR [--episodes N] [--sampled] [--against DIR]
-    jaxinv baseline --env ID --policy NAME [--set key=value ...] [--out DIR]
+    jaxinv baseline --env ID --policy NAME [--set key=value ...] [--out DIR [--overwrite]]
     jaxinv sweep --env ID --algo A --grid key=v1,v2 [--grid ...] [--random N --range k=lo:hi[:log]]
                  [--seeds N] [--total-steps N] [--set key=value ...] [--devices N] --out DIR
-                 [--coordinator HOST:PORT --num-processes N --process-id I]
+                 [--overwrite] [--coordinator HOST:PORT --num-processes N --process-id I]
     jaxinv compare --env ID [--algos ppo,a2c,dqn] [--seeds N] [--total-steps N] [--episodes N]
-                 [--baselines a,b] [--set key=value ...] --out DIR
+                 [--baselines a,b] [--set key=value ...] --out DIR [--overwrite]
+
+Every command that writes ``--out`` refuses a directory that already holds a jaxinv run (or
+other files) before any work, naming what is there: ``train --resume DIR`` continues a
+training run, ``--overwrite`` replaces it. One process at a time writes a directory
+(``runs.lock``). JAX's persistent compilation cache lives in ``$XDG_CACHE_HOME/jaxinv/jax``
+(``~/.cache/jaxinv/jax``); ``JAXINV_COMPILATION_CACHE=0`` turns it off, ``=PATH`` moves it.
+Argument parsing imports nothing heavy, so ``--help`` is instant; each command imports JAX
+and the library when it runs.
 
 ``--set`` values are JSON (else plain strings); keys starting with ``env.`` configure the
 environment (``--set env.periods=10``), the others the algorithm or the baseline policy.
