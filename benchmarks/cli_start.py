@@ -2,7 +2,8 @@
 
     python benchmarks/cli_start.py [--repeats 7]
 
-Each figure is a fresh process (``python -m jaxinv.cli``, this checkout on ``PYTHONPATH``):
+Each figure is a fresh process (``python -m jaxinv.cli``, this checkout on ``PYTHONPATH``;
+also the installed ``jaxinv`` console script beside the interpreter, where there is one):
 
 - ``jaxinv --help`` and each subcommand's ``--help``: median wall seconds over ``--repeats``;
 - ``import jaxinv`` (light: nothing heavy loads), ``import jaxinv.families`` (what any real
@@ -57,6 +58,9 @@ def main() -> None:
     python = [sys.executable]
     cli = [*python, "-m", "jaxinv.cli"]
     helps = {"jaxinv --help": median_wall([*cli, "--help"], args.repeats, env)}
+    script = Path(sys.executable).parent / "jaxinv"  # the console script pip installs
+    if script.exists():
+        helps["jaxinv --help (console script)"] = median_wall([str(script), "--help"], 3, env)
     for command in COMMANDS:
         helps[f"jaxinv {command} --help"] = median_wall([*cli, command, "--help"], 3, env)
     imports = {

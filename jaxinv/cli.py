@@ -199,12 +199,14 @@ def check_fresh(out: str, command: str, overwrite: bool) -> None:
         if overwrite:
             runs.clear(out)
             return
-        if found.command == "train" and found.state:
-            on = f"To continue it: jaxinv train --resume {out}"
-            if found.finished:
-                on = f"It finished (jaxinv train --resume {out} says so and keeps it)"
-        else:
+        if found.command != "train":
             on = f"jaxinv {found.command} has no --resume to continue it"
+        elif found.finished:
+            on = f"It finished (jaxinv train --resume {out} says so and keeps it)"
+        elif found.state:
+            on = f"To continue it: jaxinv train --resume {out}"
+        else:
+            on = "It saved no training state to continue from"
         raise SystemExit(
             f"error: --out {out} already holds {found.what}. {on}; to replace it: the same "
             f"command with --overwrite (deletes what is in {out}); or choose another --out"

@@ -75,6 +75,12 @@ def test_an_unfinished_run_of_each_command_is_refused(tmp_path, command, argv, w
     assert not (out / runs.LOCK).exists()
 
 
+def test_an_unfinished_train_run_without_a_state_is_not_offered_resume(tmp_path):
+    out = fake_run(tmp_path / "run", "train", finished=False)
+    message = refusal(["train", "--algo", "ppo", "--out", str(out)])
+    assert "no training state saved yet" in message and "--resume" not in message
+
+
 def test_a_directory_of_other_files_is_refused_and_kept_with_overwrite(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
