@@ -138,6 +138,12 @@ def train(args: argparse.Namespace) -> None:
         overrides["total_steps"] = args.total_steps
     if args.seeds < 1:
         raise SystemExit("error: --seeds must be at least 1")
+    try:  # every setting checked before --out is touched (--overwrite deletes what is there)
+        training.check_checkpoint_every(args.checkpoint_every)
+        resolved = training.resolved_overrides(args.env, args.algo, overrides)
+        training.build(args.env, args.algo, resolved)
+    except ValueError as error:
+        raise _fail(error) from None
     with claimed(args.out, "train", overwrite=args.overwrite):
         try:
             summary = training.train_run(
@@ -385,9 +391,14 @@ def compare(args: argparse.Namespace) -> None:
     names = None
     if args.baselines is not None:
         names = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+    overrides = parse_overrides(args.set)
+    try:  # every setting checked before --out is touched (--overwrite deletes what is there)
+        learners = compare_lib.parse_learners(args.algos)
+        compare_lib.plan(args.env, learners, args.seeds, args.total_steps, names, overrides)
+    except ValueError as error:
+        raise _fail(error) from None
     with claimed(args.out, "compare", overwrite=args.overwrite):
         try:
-            learners = compare_lib.parse_learners(args.algos)
             summary = compare_lib.compare_run(
                 args.env,
                 learners,
@@ -397,7 +408,7 @@ def compare(args: argparse.Namespace) -> None:
                 total_steps=args.total_steps,
                 episodes=args.episodes,
                 baseline_names=names,
-                overrides=parse_overrides(args.set),
+                overrides=overrides,
                 progress=not args.quiet,
             )
         except ValueError as error:
@@ -416,14 +427,20 @@ def sweep(args: argparse.Namespace) -> None:
     overrides = parse_overrides(args.set)
     if args.total_steps is not None:
         overrides["total_steps"] = args.total_steps
+    try:  # every setting checked before --out is touched (--overwrite deletes what is there)
+        grid, ranges = sweep_lib.parse_grid(args.grid), sweep_lib.parse_ranges(args.range)
+        swept = sweep_lib.points(grid, ranges, args.random, args.seed)
+        sweep_lib.plan(args.env, args.algo, overrides, swept)
+    except ValueError as error:
+        raise _fail(error) from None
     with claimed(args.out, "sweep", overwrite=args.overwrite):
         try:
             summary = sweep_lib.sweep_run(
                 args.env,
                 args.algo,
                 args.out,
-                grid=sweep_lib.parse_grid(args.grid),
-                ranges=sweep_lib.parse_ranges(args.range),
+                grid=grid,
+                ranges=ranges,
                 num_random=args.random,
                 overrides=overrides,
                 seeds=args.seeds,

@@ -94,21 +94,17 @@ def split_by_target(
     return shared, own
 
 
-def compare_run(
+def plan(
     env_id: str,
     learners: dict[str, str],
-    out: str | Path,
-    *,
-    seeds: int = DEFAULT_SEEDS,
-    seed: int = 0,
-    total_steps: int | None = None,
-    episodes: int | None = None,
-    baseline_names: tuple[str, ...] | None = None,
-    overrides: dict[str, Any] | None = None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Train ``learners`` and evaluate them with the baselines; writes ``out`` (module doc)."""
-    start = time.perf_counter()
+    seeds: int,
+    total_steps: int | None,
+    baseline_names: tuple[str, ...] | None,
+    overrides: dict[str, Any] | None,
+) -> tuple[tuple[str, ...], dict[str, Any], dict[str, dict[str, Any]], dict[str, dict]]:
+    """What a comparison runs, every setting checked before anything trains (``ValueError``
+    names a bad one): the baselines, the shared and per-target overrides, and each learner's
+    overrides."""
     if seeds < 1:
         raise ValueError(f"seeds={seeds} must be at least 1")
     family = families.family_of(env_id)
@@ -128,9 +124,30 @@ def compare_run(
         o = {**shared, **own[label]}
         if total_steps is not None:
             o["total_steps"] = total_steps
-        # Fail on a bad key before anything trains.
         training.build(env_id, algo, training.resolved_overrides(env_id, algo, o))
         learner_overrides[label] = o
+    return tuple(wanted), shared, own, learner_overrides
+
+
+def compare_run(
+    env_id: str,
+    learners: dict[str, str],
+    out: str | Path,
+    *,
+    seeds: int = DEFAULT_SEEDS,
+    seed: int = 0,
+    total_steps: int | None = None,
+    episodes: int | None = None,
+    baseline_names: tuple[str, ...] | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train ``learners`` and evaluate them with the baselines; writes ``out`` (module doc)."""
+    start = time.perf_counter()
+    family = families.family_of(env_id)
+    wanted, shared, own, learner_overrides = plan(
+        env_id, learners, seeds, total_steps, baseline_names, overrides
+    )
     out = runs.prepare(out)
     asked = {"command": "compare", "env": env_id, "algos": learners, "baselines": list(wanted)}
     asked.update(seeds=seeds, seed=seed, total_steps=total_steps, episodes=episodes)

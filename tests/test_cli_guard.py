@@ -92,6 +92,21 @@ def test_a_directory_of_other_files_is_refused_and_kept_with_overwrite(tmp_path)
     assert (out / runs.SUMMARY).exists()
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--algo", "ppo", "--set", "lr=7"],
+        ["sweep", "--algo", "ppo", "--grid", "lr=7", "--devices", "1"],
+        ["compare", "--algos", "ppo", "--set", "ppo.lr=7"],
+    ],
+)
+def test_a_bad_setting_with_overwrite_leaves_the_old_run(tmp_path, argv):
+    out = fake_run(tmp_path / "run", "train", state=True)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "'lr'=7.0 must be in" in refusal([*argv, "--out", str(out), "--overwrite"])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
 def test_resume_and_overwrite_exclude_each_other(tmp_path):
     out = fake_run(tmp_path / "run", "train", finished=False, state=True)
     assert "not both" in refusal(["train", "--resume", str(out), "--overwrite"])
