@@ -12,6 +12,7 @@
                  [--overwrite] [--coordinator HOST:PORT --num-processes N --process-id I]
     jaxinv compare --env ID [--algos ppo,a2c,dqn] [--seeds N] [--total-steps N] [--episodes N]
                  [--baselines a,b] [--set key=value ...] --out DIR [--overwrite]
+    jaxinv compare --resume DIR [--quiet]
 
 Every command that writes ``--out`` refuses a directory that already holds a jaxinv run (or
 other files) before any work, naming what is there: ``train --resume DIR`` continues a
@@ -205,14 +206,16 @@ def check_fresh(out: str, command: str, overwrite: bool) -> None:
         if overwrite:
             runs.clear(out)
             return
-        if found.command != "train":
-            on = f"jaxinv {found.command} has no --resume to continue it"
-        elif found.finished:
+        if found.finished and found.command == "train":
             on = f"It finished (jaxinv train --resume {out} says so and keeps it)"
-        elif found.state:
-            on = f"To continue it: jaxinv train --resume {out}"
-        else:
+        elif found.finished:
+            on = "It finished"
+        elif found.resumable:
+            on = f"To continue it: jaxinv {found.command} --resume {out}"
+        elif found.command == "train":
             on = "It saved no training state to continue from"
+        else:
+            on = f"jaxinv {found.command} has no --resume to continue it"
         raise SystemExit(
             f"error: --out {out} already holds {found.what}. {on}; to replace it: the same "
             f"command with --overwrite (deletes what is in {out}); or choose another --out"
@@ -388,16 +391,28 @@ def compare(args: argparse.Namespace) -> None:
     """Train learners (seeds vmapped) and evaluate them beside the baselines; write tables."""
     from jaxinv import compare as compare_lib
 
+    resume = args.resume is not None
+    if resume:
+        if args.overwrite:
+            raise SystemExit("error: --resume continues a run, --overwrite replaces it: not both")
+        overrides = _compare_resume_settings(args)
+    else:
+        if args.out is None:
+            raise SystemExit("error: compare needs --out (or --resume DIR)")
+        args.env = "InvManagement-v1" if args.env is None else args.env
+        args.algos = "ppo,a2c,dqn" if args.algos is None else args.algos
+        args.seeds = compare_lib.DEFAULT_SEEDS if args.seeds is None else args.seeds
+        args.seed = 0 if args.seed is None else args.seed
+        overrides = parse_overrides(args.set)
     names = None
     if args.baselines is not None:
         names = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
-    overrides = parse_overrides(args.set)
     try:  # every setting checked before --out is touched (--overwrite deletes what is there)
         learners = compare_lib.parse_learners(args.algos)
         compare_lib.plan(args.env, learners, args.seeds, args.total_steps, names, overrides)
     except ValueError as error:
         raise _fail(error) from None
-    with claimed(args.out, "compare", overwrite=args.overwrite):
+    with claimed(args.out, "compare", overwrite=args.overwrite, resume=resume):
         try:
             summary = compare_lib.compare_run(
                 args.env,
@@ -410,11 +425,62 @@ def compare(args: argparse.Namespace) -> None:
                 baseline_names=names,
                 overrides=overrides,
                 progress=not args.quiet,
+                resume=resume,
             )
-        except ValueError as error:
+        except (FileNotFoundError, ValueError) as error:
             raise _fail(error) from None
     print((Path(args.out) / "results.md").read_text())
     print(f"wall {summary['wall_s']:.1f}s -> {args.out}")
+
+
+def _compare_resume_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``compare --resume DIR``: the comparison's own settings from DIR/config.json, set on
+    ``args`` (and its overrides returned); flags that would change them are refused unless
+    they repeat the saved values."""
+    from jaxinv import compare as compare_lib
+    from jaxinv import runs
+
+    run_dir = Path(args.resume)
+    try:
+        saved = runs.read_json(run_dir / runs.CONFIG)
+        if saved.get("command") != "compare" or "algos" not in saved:
+            raise ValueError(f"{run_dir / runs.CONFIG} does not describe a jaxinv comparison")
+        ours = compare_lib.parse_learners(args.algos) if args.algos is not None else None
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(error) from None
+    names = args.baselines and [b.strip() for b in args.baselines.split(",") if b.strip()]
+    given = {
+        "--env": (args.env, saved["env"]),
+        "--algos": (ours, saved["algos"]),
+        "--seeds": (args.seeds, saved["seeds"]),
+        "--seed": (args.seed, saved["seed"]),
+        "--total-steps": (args.total_steps, saved["total_steps"]),
+        "--episodes": (args.episodes, saved["episodes"]),
+        "--baselines": (names, saved["baselines"]),
+        "--out": (args.out and Path(args.out).resolve(), run_dir.resolve()),
+    }
+    conflicts = [
+        f"{flag} {ours} (the comparison has {theirs})"
+        for flag, (ours, theirs) in given.items()
+        if ours is not None and ours != theirs
+    ]
+    for key, value in parse_overrides(args.set).items():
+        if saved["overrides"].get(key, object()) != value:
+            theirs = saved["overrides"].get(key, "its default")
+            conflicts.append(f"--set {key}={json.dumps(value)} (the comparison has {theirs})")
+    if conflicts:
+        raise SystemExit(
+            f"error: --resume {run_dir} continues the comparison as {run_dir / runs.CONFIG} "
+            f"describes it; these flags would change it: {'; '.join(conflicts)}. Leave them "
+            f"out, or compare afresh into another --out"
+        )
+    args.env, args.seeds, args.seed = saved["env"], saved["seeds"], saved["seed"]
+    args.algos = ",".join(
+        a if a == label else f"{label}={a}" for label, a in saved["algos"].items()
+    )
+    args.total_steps, args.episodes = saved["total_steps"], saved["episodes"]
+    args.baselines, args.out = ",".join(saved["baselines"]), str(run_dir)
+    return saved["overrides"]
 
 
 def sweep(args: argparse.Namespace) -> None:
@@ -554,10 +620,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=baseline)
 
     p = sub.add_parser("compare", help="learners (many seeds) against baselines, one table")
-    p.add_argument("--env", default="InvManagement-v1")
-    p.add_argument("--algos", default="ppo,a2c,dqn", help="e.g. ppo,a2c,dqn or ppo_full=ppo")
-    p.add_argument("--seeds", type=int, default=4, help="seeds per learner (vmapped)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env", default=None, help="env id (default InvManagement-v1)")
+    p.add_argument("--algos", default=None, help="e.g. ppo,a2c,dqn (the default) or ppo_full=ppo")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per learner, vmapped (4)")
+    p.add_argument("--seed", type=int, default=None, help="(default 0)")
     p.add_argument("--total-steps", type=int, default=None, help="env steps per seed, all")
     p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
     p.add_argument("--baselines", default=None, help="comma list (default: the env's)")
@@ -568,7 +634,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="env.KEY for all; NAME.KEY for one learner label or baseline (e.g. ppo.lr=3e-4)",
     )
-    p.add_argument("--out", required=True, help="comparison directory (created if needed)")
+    p.add_argument("--out", default=None, help="comparison directory (created if needed)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the comparison in DIR with its own settings: finished policies are "
+        "kept, the others run",
+    )
     p.add_argument(
         "--overwrite",
         action="store_true",

@@ -271,13 +271,15 @@ COMMANDS = ("train", "baseline", "compare", "sweep")
 
 @dataclass(frozen=True)
 class Found:
-    """A jaxinv run found in a directory: the command that wrote it, whether it finished, and
-    a few words on it (``what``); ``state``: it holds a training state to resume from."""
+    """A jaxinv run found in a directory: the command that wrote it, whether it finished, a
+    few words on it (``what``); ``state``: it holds a training state; ``resumable``: its
+    command can continue it (``--resume``: a training run with a state, a comparison)."""
 
     command: str
     finished: bool
     what: str
     state: bool
+    resumable: bool
 
 
 def _jaxinv_json(path: Path) -> dict[str, Any] | None:
@@ -312,18 +314,22 @@ def find_run(path: str | Path) -> Found | None:
     state; not those of its subdirectories), or None if it holds none or does not exist."""
     path = Path(path)
     state = any((path / name).exists() for name in (STATE, STATE_PREV))
+    config = _jaxinv_json(path / CONFIG)
+    comparison = config is not None and config.get("command") == "compare" and "algos" in config
     summary = _jaxinv_json(path / SUMMARY)
     if summary is not None:
         command = summary.get("command", "sweep")
-        return Found(command, True, f"a finished jaxinv {command} run ({_words(summary)})", state)
-    config = _jaxinv_json(path / CONFIG)
+        what = f"a finished jaxinv {command} run ({_words(summary)})"
+        return Found(command, True, what, state, comparison or (command == "train" and state))
     if config is not None:
         command = config.get("command", "sweep")
         saved = "; its training state is saved" if state else "; no training state saved yet"
+        if command != "train":
+            saved = ""
         what = f"an unfinished jaxinv {command} run ({_words(config)}{saved})"
-        return Found(command, False, what, state)
+        return Found(command, False, what, state, comparison or (command == "train" and state))
     if state:
-        return Found("train", False, "a jaxinv training state (state.msgpack)", True)
+        return Found("train", False, "a jaxinv training state (state.msgpack)", True, True)
     return None
 
 

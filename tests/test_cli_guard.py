@@ -24,6 +24,8 @@ def fake_run(path: Path, command: str, *, finished: bool = True, state: bool = F
     """A run directory as ``command`` leaves it (the files the guard reads), plus a figure."""
     path.mkdir(parents=True)
     record = {"command": command, "env": "InvManagement-v1", "algo": "ppo", "seeds": 4}
+    if command == "compare":  # a comparison's own config.json
+        record = {**record, "algos": {"ppo": "ppo"}}
     (path / runs.CONFIG).write_text(json.dumps({**record, "overrides": {}}))
     if finished:
         (path / runs.SUMMARY).write_text(json.dumps({**record, "total_steps": 6000}))
@@ -65,7 +67,7 @@ def test_a_finished_run_is_refused_then_replaced_with_overwrite(tmp_path, capsys
     [
         ("train", ["train", "--algo", "ppo"], "To continue it: jaxinv train --resume"),
         ("sweep", ["sweep", "--algo", "ppo", "--grid", "lr=0.1", "--devices", "1"], "has no"),
-        ("compare", ["compare", "--algos", "ppo"], "jaxinv compare has no --resume"),
+        ("compare", ["compare", "--algos", "ppo"], "To continue it: jaxinv compare --resume"),
     ],
 )
 def test_an_unfinished_run_of_each_command_is_refused(tmp_path, command, argv, words):
@@ -174,4 +176,12 @@ def test_find_run_tells_runs_from_other_files(tmp_path):
     sweep = {"env": "InvManagement-v1", "algo": "ppo", "configurations": [{}], "seeds": 2}
     (tmp_path / runs.CONFIG).write_text(json.dumps(sweep))
     found = runs.find_run(tmp_path)
-    assert (found.command, found.finished, found.state) == ("sweep", False, False)
+    assert (found.command, found.finished, found.state, found.resumable) == (
+        "sweep",
+        False,
+        False,
+        False,
+    )
+    assert "has no --resume" in refusal(
+        ["baseline", "--policy", "constant", "--out", str(tmp_path)]
+    )
