@@ -16,7 +16,7 @@ baselines (``baselines.evaluate_baseline``, each in ``out/<name>``), all on the 
   year's stock and orders under every policy), drawn with the baselines fitted above;
 - ``summary.json``: the table, the published rows, wall times and the machine;
 - ``config.json``: what was asked for, written first (it marks the directory as a comparison
-  while it runs).
+  while it runs, and ``jaxinv compare --resume`` continues it with these settings).
 
 Learners are named by algorithm (``ppo``) or by ``label=algo`` (``ppo_full=ppo``), so one
 algorithm can appear with different settings; ``overrides`` keys are ``env.KEY`` (every
