@@ -207,7 +207,7 @@ def check_fresh(out: str, command: str, overwrite: bool) -> None:
             runs.clear(out)
             return
         if found.finished and found.command == "train":
-            on = f"It finished (jaxinv train --resume {out} says so and keeps it)"
+            on = f"It finished, so there is nothing to resume (jaxinv evaluate --run {out})"
         elif found.finished:
             on = "It finished"
         elif found.resumable:

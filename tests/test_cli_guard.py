@@ -49,7 +49,7 @@ def test_a_finished_run_is_refused_then_replaced_with_overwrite(tmp_path, capsys
     message = refusal([*BASELINE, "--out", str(out)])
     assert f"--out {out} already holds a finished jaxinv train run (ppo on " in message
     assert "InvManagement-v1, 4 seeds, 6,000 env steps" in message
-    assert f"jaxinv train --resume {out} says so and keeps it" in message
+    assert f"nothing to resume (jaxinv evaluate --run {out})" in message
     assert "--overwrite (deletes what is in" in message
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched, no lock left
 
