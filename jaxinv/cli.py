@@ -10,6 +10,7 @@
     jaxinv sweep --env ID --algo A --grid key=v1,v2 [--grid ...] [--random N --range k=lo:hi[:log]]
                  [--seeds N] [--total-steps N] [--set key=value ...] [--devices N] --out DIR
                  [--overwrite] [--coordinator HOST:PORT --num-processes N --process-id I]
+    jaxinv sweep --resume DIR [--quiet]
     jaxinv compare --env ID [--algos ppo,a2c,dqn] [--seeds N] [--total-steps N] [--episodes N]
                  [--baselines a,b] [--set key=value ...] --out DIR [--overwrite]
     jaxinv compare --resume DIR [--quiet]
@@ -455,7 +456,7 @@ def _compare_resume_settings(args: argparse.Namespace) -> dict[str, Any]:
         "--seeds": (args.seeds, saved["seeds"]),
         "--seed": (args.seed, saved["seed"]),
         "--total-steps": (args.total_steps, saved["total_steps"]),
-        "--episodes": (args.episodes, saved["episodes"]),
+        "--episodes": (args.episodes, saved.get("episodes")),
         "--baselines": (names, saved["baselines"]),
         "--out": (args.out and Path(args.out).resolve(), run_dir.resolve()),
     }
@@ -478,7 +479,7 @@ def _compare_resume_settings(args: argparse.Namespace) -> dict[str, Any]:
     args.algos = ",".join(
         a if a == label else f"{label}={a}" for label, a in saved["algos"].items()
     )
-    args.total_steps, args.episodes = saved["total_steps"], saved["episodes"]
+    args.total_steps, args.episodes = saved["total_steps"], saved.get("episodes")
     args.baselines, args.out = ",".join(saved["baselines"]), str(run_dir)
     return saved["overrides"]
 
@@ -493,13 +494,27 @@ def sweep(args: argparse.Namespace) -> None:
     overrides = parse_overrides(args.set)
     if args.total_steps is not None:
         overrides["total_steps"] = args.total_steps
+    resume = args.resume is not None
     try:  # every setting checked before --out is touched (--overwrite deletes what is there)
         grid, ranges = sweep_lib.parse_grid(args.grid), sweep_lib.parse_ranges(args.range)
+        if resume:
+            if args.overwrite:
+                raise ValueError("--resume continues a run, --overwrite replaces it: not both")
+            grid, ranges, overrides = _sweep_resume_settings(args, grid, ranges, overrides)
+            if (args.devices or 1) > 1:  # as it ran: one CPU device per core
+                use_every_core(args.argv)
+        elif args.algo is None or args.out is None:
+            raise ValueError("sweep needs --algo and --out (or --resume DIR)")
+        args.env = "InvManagement-v1" if args.env is None else args.env
+        args.seeds = 1 if args.seeds is None else args.seeds
+        args.seed = 0 if args.seed is None else args.seed
+        args.random = 0 if args.random is None else args.random
+        args.memory_gb = sweep_lib.DEFAULT_MEMORY_GB if args.memory_gb is None else args.memory_gb
         swept = sweep_lib.points(grid, ranges, args.random, args.seed)
         sweep_lib.plan(args.env, args.algo, overrides, swept)
-    except ValueError as error:
+    except (FileNotFoundError, ValueError) as error:
         raise _fail(error) from None
-    with claimed(args.out, "sweep", overwrite=args.overwrite):
+    with claimed(args.out, "sweep", overwrite=args.overwrite, resume=resume):
         try:
             summary = sweep_lib.sweep_run(
                 args.env,
@@ -515,8 +530,9 @@ def sweep(args: argparse.Namespace) -> None:
                 memory_gb=args.memory_gb,
                 episodes=args.episodes,
                 progress=not args.quiet,
+                resume=resume,
             )
-        except ValueError as error:
+        except (FileNotFoundError, ValueError) as error:
             raise _fail(error) from None
     if jax.process_count() > 1:
         print(f"process {jax.process_index()} of {jax.process_count()}:", end=" ")
@@ -525,6 +541,60 @@ def sweep(args: argparse.Namespace) -> None:
         f"  {summary['runs']} runs x {summary['total_steps'] / 1e6:.2f}M env steps, compile "
         f"{summary['compile_s']:.1f}s, wall {summary['wall_s']:.1f}s -> {args.out}"
     )
+
+
+def _sweep_resume_settings(
+    args: argparse.Namespace, grid: dict, ranges: dict, overrides: dict[str, Any]
+) -> tuple[dict, dict, dict[str, Any]]:
+    """``sweep --resume DIR``: the sweep's own settings from DIR/config.json, set on ``args``
+    (grid, ranges and overrides returned); ``ValueError`` for flags that would change them,
+    unless they repeat the saved values."""
+    from jaxinv import runs
+    from jaxinv import sweep as sweep_lib
+
+    run_dir = Path(args.resume)
+    saved = runs.read_json(run_dir / runs.CONFIG)
+    if "configurations" not in saved:
+        raise ValueError(f"{run_dir / runs.CONFIG} does not describe a jaxinv sweep")
+    saved_ranges = {k: sweep_lib.Range(**r) for k, r in saved["random"]["ranges"].items()}
+    given = {
+        "--env": (args.env, saved["env"]),
+        "--algo": (args.algo, saved["algo"]),
+        "--grid": (grid or None, saved["grid"]),
+        "--random": (args.random, saved["random"]["n"]),
+        "--range": (ranges or None, saved_ranges),
+        "--seeds": (args.seeds, saved["seeds"]),
+        "--seed": (args.seed, saved["seed"]),
+        "--episodes": (args.episodes, saved.get("episodes")),
+        "--devices": (args.devices, saved.get("devices")),
+        "--memory-gb": (args.memory_gb, saved.get("memory_gb")),
+        "--out": (args.out and Path(args.out).resolve(), run_dir.resolve()),
+    }
+    conflicts = [
+        f"{flag} {ours} (the sweep has {theirs})"
+        for flag, (ours, theirs) in given.items()
+        if ours is not None and ours != theirs
+    ]
+    for key, value in overrides.items():
+        if saved["overrides"].get(key, object()) != value:
+            theirs = saved["overrides"].get(key, "its default")
+            conflicts.append(f"--set {key}={json.dumps(value)} (the sweep has {theirs})")
+    if conflicts:
+        raise ValueError(
+            f"--resume {run_dir} continues the sweep as {run_dir / runs.CONFIG} describes it; "
+            f"these flags would change it: {'; '.join(conflicts)}. Leave them out, or sweep "
+            f"afresh into another --out"
+        )
+    args.env, args.algo, args.seeds, args.seed = (
+        saved[k] for k in ("env", "algo", "seeds", "seed")
+    )
+    args.random, args.episodes = saved["random"]["n"], saved.get("episodes")
+    args.devices, args.memory_gb, args.out = (
+        saved.get("devices"),
+        saved.get("memory_gb"),
+        str(run_dir),
+    )
+    return saved["grid"], saved_ranges, saved["overrides"]
 
 
 def add_cluster_flags(p: argparse.ArgumentParser) -> None:
@@ -651,8 +721,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=compare)
 
     p = sub.add_parser("sweep", help="hyperparameter grid x seeds in one compiled call")
-    p.add_argument("--env", default="InvManagement-v1")
-    p.add_argument("--algo", required=True, help="ppo, a2c or dqn")
+    p.add_argument("--env", default=None, help="env id (default InvManagement-v1)")
+    p.add_argument("--algo", default=None, help="ppo, a2c or dqn (needed unless --resume)")
     p.add_argument(
         "--grid",
         action="append",
@@ -660,7 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=V1,V2",
         help="config key and its values (JSON each; env.KEY too), e.g. lr=1e-4,3e-4",
     )
-    p.add_argument("--random", type=int, default=0, metavar="N", help="random configurations")
+    p.add_argument("--random", type=int, default=None, metavar="N", help="random configurations")
     p.add_argument(
         "--range",
         action="append",
@@ -668,8 +738,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=LO:HI[:log]",
         help="uniform (or log-uniform) range for --random, e.g. lr=1e-4:1e-2:log",
     )
-    p.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=None, help="seeds per configuration (1)")
+    p.add_argument("--seed", type=int, default=None, help="(default 0)")
     p.add_argument("--total-steps", type=int, default=None, help="env steps per run")
     p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
@@ -680,9 +750,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="devices the runs are split over (default: all; on a CPU, one per core)",
     )
     p.add_argument(
-        "--memory-gb", type=float, default=8.0, help="memory budget; runs batched to fit it"
+        "--memory-gb", type=float, default=None, help="memory budget; runs batched to fit it (8)"
     )
-    p.add_argument("--out", required=True, help="sweep directory (created if needed)")
+    p.add_argument("--out", default=None, help="sweep directory (created if needed)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the sweep in DIR with its own settings: finished groups are kept",
+    )
     p.add_argument(
         "--overwrite",
         action="store_true",
@@ -750,7 +826,9 @@ def main(argv: list[str] | None = None) -> None:
     args.argv = argv
     # Runs that need no communication (the demo's chains, a sweep's configurations) go fastest
     # split over one XLA CPU device per core: JAX runs such small kernels on one thread.
-    if args.command == "demo" or (args.command == "sweep" and args.devices is None):
+    if args.command == "demo" or (
+        args.command == "sweep" and args.devices is None and args.resume is None
+    ):
         use_every_core(argv)
     if getattr(args, "episodes", None) is not None and args.episodes < 2:
         raise SystemExit("error: --episodes must be at least 2")

@@ -273,7 +273,8 @@ COMMANDS = ("train", "baseline", "compare", "sweep")
 class Found:
     """A jaxinv run found in a directory: the command that wrote it, whether it finished, a
     few words on it (``what``); ``state``: it holds a training state; ``resumable``: its
-    command can continue it (``--resume``: a training run with a state, a comparison)."""
+    command can continue it (``--resume``: a training run with a state, a comparison, a
+    sweep)."""
 
     command: str
     finished: bool
@@ -315,19 +316,21 @@ def find_run(path: str | Path) -> Found | None:
     path = Path(path)
     state = any((path / name).exists() for name in (STATE, STATE_PREV))
     config = _jaxinv_json(path / CONFIG)
-    comparison = config is not None and config.get("command") == "compare" and "algos" in config
+    whole = config is not None and (  # a comparison's or a sweep's own config.json
+        (config.get("command") == "compare" and "algos" in config) or "configurations" in config
+    )
     summary = _jaxinv_json(path / SUMMARY)
     if summary is not None:
         command = summary.get("command", "sweep")
         what = f"a finished jaxinv {command} run ({_words(summary)})"
-        return Found(command, True, what, state, comparison or (command == "train" and state))
+        return Found(command, True, what, state, whole or (command == "train" and state))
     if config is not None:
         command = config.get("command", "sweep")
         saved = "; its training state is saved" if state else "; no training state saved yet"
         if command != "train":
             saved = ""
         what = f"an unfinished jaxinv {command} run ({_words(config)}{saved})"
-        return Found(command, False, what, state, comparison or (command == "train" and state))
+        return Found(command, False, what, state, whole or (command == "train" and state))
     if state:
         return Found("train", False, "a jaxinv training state (state.msgpack)", True, True)
     return None

@@ -26,6 +26,8 @@ def fake_run(path: Path, command: str, *, finished: bool = True, state: bool = F
     record = {"command": command, "env": "InvManagement-v1", "algo": "ppo", "seeds": 4}
     if command == "compare":  # a comparison's own config.json
         record = {**record, "algos": {"ppo": "ppo"}}
+    if command == "sweep":  # a sweep's
+        record = {**record, "configurations": [{"lr": 0.1}]}
     (path / runs.CONFIG).write_text(json.dumps({**record, "overrides": {}}))
     if finished:
         (path / runs.SUMMARY).write_text(json.dumps({**record, "total_steps": 6000}))
@@ -66,7 +68,7 @@ def test_a_finished_run_is_refused_then_replaced_with_overwrite(tmp_path, capsys
     ("command", "argv", "words"),
     [
         ("train", ["train", "--algo", "ppo"], "To continue it: jaxinv train --resume"),
-        ("sweep", ["sweep", "--algo", "ppo", "--grid", "lr=0.1", "--devices", "1"], "has no"),
+        ("sweep", ["sweep", "--algo", "ppo", "--grid", "lr=0.1", "--devices", "1"], "To contin"),
         ("compare", ["compare", "--algos", "ppo"], "To continue it: jaxinv compare --resume"),
     ],
 )
@@ -176,12 +178,11 @@ def test_find_run_tells_runs_from_other_files(tmp_path):
     sweep = {"env": "InvManagement-v1", "algo": "ppo", "configurations": [{}], "seeds": 2}
     (tmp_path / runs.CONFIG).write_text(json.dumps(sweep))
     found = runs.find_run(tmp_path)
-    assert (found.command, found.finished, found.state, found.resumable) == (
-        "sweep",
-        False,
-        False,
-        False,
-    )
-    assert "has no --resume" in refusal(
-        ["baseline", "--policy", "constant", "--out", str(tmp_path)]
-    )
+    assert (found.command, found.finished, found.resumable) == ("sweep", False, True)
+    message = refusal(["baseline", "--policy", "constant", "--out", str(tmp_path)])
+    assert "unfinished jaxinv sweep run (ppo on InvManagement-v1, 2 seeds)" in message
+    assert f"To continue it: jaxinv sweep --resume {tmp_path}" in message
+    (tmp_path / runs.CONFIG).unlink()
+    (tmp_path / runs.SUMMARY).write_text(json.dumps({"command": "baseline", "env": "X"}))
+    message = refusal(["baseline", "--policy", "constant", "--out", str(tmp_path)])
+    assert "finished jaxinv baseline run (X)" in message and "It finished" in message
