@@ -40,7 +40,9 @@ Seeds are shared across configurations: seed ``s`` of every configuration starts
 configuration's mean and 95% CI across seeds), ``sweep.png``, and per configuration a run
 directory ``runs/c<index>/`` that ``jaxinv evaluate --run`` reads, written by the same
 writer as a ``jaxinv train`` run (config, metrics, checkpoint with all its seeds, evaluation
-returns, and a summary.json with exactly ``runs.RUN_SUMMARY_KEYS``).
+returns, and a summary.json with exactly ``runs.RUN_SUMMARY_KEYS``). ``groups.json`` lists
+the groups whose run directories are complete; ``sweep_run(resume=True)`` (``jaxinv sweep
+--resume``) reads those back and trains the rest.
 """
 
 from __future__ import annotations
