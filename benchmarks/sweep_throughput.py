@@ -20,6 +20,10 @@ runs pays). For each setting, wall times of:
     (traced hyperparameters, so one compilation serves all 24) and one compiled greedy
     evaluation, called 24 times one after another (compile time included once).
 
+Every process runs with the persistent compilation cache off (``JAXINV_COMPILATION_CACHE=0``),
+as when these figures were first taken: with it on (the command line's default), each of
+(b)'s runs after the first would load its programs instead of compiling them.
+
 Ratios (b)/(a) and (c)/(a) say how many times faster the sweep is; (b)/(a1) and (c)/(a1) the
 same for the one-device sweep. Every run trains the same
 number of env steps and is evaluated on the same evaluation episodes. The machine's load
@@ -62,7 +66,8 @@ def jaxinv_command(*args: str) -> list[str]:
 def timed(command: list[str]) -> float:
     """Wall seconds of ``command`` in a fresh process (which must succeed)."""
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    env = {**os.environ, "JAXINV_COMPILATION_CACHE": "0"}  # every process compiles (module doc)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")

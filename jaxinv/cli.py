@@ -2,16 +2,26 @@
 
     jaxinv demo [--env InvManagement-v1] [--envs 16384] [--periods N] [--set key=value ...]
     jaxinv train --env ID --algo {ppo,a2c,dqn} [--seeds N] [--total-steps N]
-                 [--set key=value ...] [--devices N] [--checkpoint-every K] --out DIR
+                 [--set key=value ...] [--devices N] [--checkpoint-every K] --out DIR [--overwrite]
     jaxinv train --resume DIR [--episodes N] [--checkpoint-every K]
                  [--coordinator HOST:PORT --num-processes N --process-id I]
     jaxinv evaluate --run DIR [--episodes N] [--sampled] [--against DIR]
-    jaxinv baseline --env ID --policy NAME [--set key=value ...] [--out DIR]
+    jaxinv baseline --env ID --policy NAME [--set key=value ...] [--out DIR [--overwrite]]
     jaxinv sweep --env ID --algo A --grid key=v1,v2 [--grid ...] [--random N --range k=lo:hi[:log]]
                  [--seeds N] [--total-steps N] [--set key=value ...] [--devices N] --out DIR
-                 [--coordinator HOST:PORT --num-processes N --process-id I]
+                 [--overwrite] [--coordinator HOST:PORT --num-processes N --process-id I]
+    jaxinv sweep --resume DIR [--quiet]
     jaxinv compare --env ID [--algos ppo,a2c,dqn] [--seeds N] [--total-steps N] [--episodes N]
-                 [--baselines a,b] [--set key=value ...] --out DIR
+                 [--baselines a,b] [--set key=value ...] --out DIR [--overwrite]
+    jaxinv compare --resume DIR [--quiet]
+
+Every command that writes ``--out`` refuses a directory that already holds a jaxinv run (or
+other files) before any work, naming what is there: ``train --resume DIR`` continues a
+training run, ``--overwrite`` replaces it. One process at a time writes a directory
+(``runs.lock``). JAX's persistent compilation cache lives in ``$XDG_CACHE_HOME/jaxinv/jax``
+(``~/.cache/jaxinv/jax``); ``JAXINV_COMPILATION_CACHE=0`` turns it off, ``=PATH`` moves it.
+Argument parsing imports nothing heavy, so ``--help`` is instant; each command imports JAX
+and the library when it runs.
 
 ``--set`` values are JSON (else plain strings); keys starting with ``env.`` configure the
 environment (``--set env.periods=10``), the others the algorithm or the baseline policy.
@@ -25,10 +35,12 @@ mean episode return of each.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +125,10 @@ def train(args: argparse.Namespace) -> None:
     if devices is None:  # one device, or every process's devices in a multi-process run
         devices = jax.device_count() if jax.process_count() > 1 else 1
     if args.resume is not None:
-        summary = _resume(args, args.devices)
+        if args.overwrite:
+            raise SystemExit("error: --resume continues a run, --overwrite replaces it: not both")
+        with claimed(args.resume, "train", resume=True):
+            summary = _resume(args, args.devices)
         return _print_train(args, summary)
     if args.algo is None or args.out is None:
         raise SystemExit("error: train needs --algo and --out (or --resume DIR)")
@@ -125,22 +140,96 @@ def train(args: argparse.Namespace) -> None:
         overrides["total_steps"] = args.total_steps
     if args.seeds < 1:
         raise SystemExit("error: --seeds must be at least 1")
-    try:
-        summary = training.train_run(
-            args.env,
-            args.algo,
-            overrides,
-            args.out,
-            seeds=args.seeds,
-            seed=args.seed,
-            episodes=args.episodes,
-            progress=not args.quiet,
-            devices=devices,
-            checkpoint_every=args.checkpoint_every,
-        )
+    try:  # every setting checked before --out is touched (--overwrite deletes what is there)
+        training.check_checkpoint_every(args.checkpoint_every)
+        resolved = training.resolved_overrides(args.env, args.algo, overrides)
+        training.build(args.env, args.algo, resolved)
     except ValueError as error:
         raise _fail(error) from None
+    with claimed(args.out, "train", overwrite=args.overwrite):
+        try:
+            summary = training.train_run(
+                args.env,
+                args.algo,
+                overrides,
+                args.out,
+                seeds=args.seeds,
+                seed=args.seed,
+                episodes=args.episodes,
+                progress=not args.quiet,
+                devices=devices,
+                checkpoint_every=args.checkpoint_every,
+            )
+        except ValueError as error:
+            raise _fail(error) from None
     _print_train(args, summary)
+
+
+@contextlib.contextmanager
+def claimed(
+    out: str, command: str, *, overwrite: bool = False, resume: bool = False
+) -> Iterator[None]:
+    """Hold ``out``'s lock (``runs.lock``) while ``command`` writes it. A fresh run (not
+    ``resume``) is refused a directory that holds a jaxinv run or anything else, before any
+    work, unless ``overwrite``: a run there is then deleted, other files are left and written
+    over. In a multi-process run only process 0 writes, so only it takes the lock."""
+    from jaxinv import runs
+
+    if not _is_writer():
+        yield
+        return
+    try:
+        held = runs.lock(out, command)
+    except (runs.Locked, ValueError, OSError) as error:
+        raise _fail(error) from None
+    try:
+        if not resume:
+            check_fresh(out, command, overwrite)
+        yield
+    finally:
+        runs.unlock(held)
+
+
+def _is_writer() -> bool:
+    from jaxinv import distributed
+
+    return distributed.is_writer()
+
+
+def check_fresh(out: str, command: str, overwrite: bool) -> None:
+    """Refuse (``SystemExit`` naming what is there and the ways on) to start ``command`` in
+    ``out`` if it holds a jaxinv run or other files, unless ``overwrite``; with it, delete a
+    run found there."""
+    from jaxinv import runs
+
+    found = runs.find_run(out)
+    if found is not None:
+        if overwrite:
+            runs.clear(out)
+            return
+        if found.finished and found.command == "train":
+            on = f"It finished, so there is nothing to resume (jaxinv evaluate --run {out})"
+        elif found.finished:
+            on = "It finished"
+        elif found.resumable:
+            on = f"To continue it: jaxinv {found.command} --resume {out}"
+        elif found.command == "train":
+            on = "It saved no training state to continue from"
+        else:
+            on = f"jaxinv {found.command} has no --resume to continue it"
+        raise SystemExit(
+            f"error: --out {out} already holds {found.what}. {on}; to replace it: the same "
+            f"command with --overwrite (deletes what is in {out}); or choose another --out"
+        )
+    names = runs.entries(out)
+    if names and not overwrite:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise SystemExit(
+            f"error: --out {out} is not empty and holds no jaxinv run ({len(names)} "
+            f"entr{'y' if len(names) == 1 else 'ies'}: {shown}). Choose another --out, or add "
+            f"--overwrite to write {command}'s files into it anyway (files of the same names "
+            f"are replaced, nothing else is deleted)"
+        )
 
 
 def _join_cluster(args: argparse.Namespace) -> None:
@@ -276,12 +365,16 @@ def baseline(args: argparse.Namespace) -> None:
     """Fit (search) a hand-made policy and evaluate it on the evaluation set."""
     from jaxinv import baselines
 
-    try:
-        summary = baselines.baseline_run(
-            args.env, args.policy, parse_overrides(args.set), args.out, episodes=args.episodes
-        )
-    except ValueError as error:
-        raise _fail(error) from None
+    claim = contextlib.nullcontext()
+    if args.out is not None:
+        claim = claimed(args.out, "baseline", overwrite=args.overwrite)
+    with claim:
+        try:
+            summary = baselines.baseline_run(
+                args.env, args.policy, parse_overrides(args.set), args.out, episodes=args.episodes
+            )
+        except ValueError as error:
+            raise _fail(error) from None
     _print_eval(f"{args.policy} {summary['params']}", summary)
     print(f"  fitted in {summary['fit_s']:.1f}s, wall {summary['wall_s']:.1f}s")
 
@@ -299,27 +392,96 @@ def compare(args: argparse.Namespace) -> None:
     """Train learners (seeds vmapped) and evaluate them beside the baselines; write tables."""
     from jaxinv import compare as compare_lib
 
+    resume = args.resume is not None
+    if resume:
+        if args.overwrite:
+            raise SystemExit("error: --resume continues a run, --overwrite replaces it: not both")
+        overrides = _compare_resume_settings(args)
+    else:
+        if args.out is None:
+            raise SystemExit("error: compare needs --out (or --resume DIR)")
+        args.env = "InvManagement-v1" if args.env is None else args.env
+        args.algos = "ppo,a2c,dqn" if args.algos is None else args.algos
+        args.seeds = compare_lib.DEFAULT_SEEDS if args.seeds is None else args.seeds
+        args.seed = 0 if args.seed is None else args.seed
+        overrides = parse_overrides(args.set)
     names = None
     if args.baselines is not None:
         names = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
-    try:
+    try:  # every setting checked before --out is touched (--overwrite deletes what is there)
         learners = compare_lib.parse_learners(args.algos)
-        summary = compare_lib.compare_run(
-            args.env,
-            learners,
-            args.out,
-            seeds=args.seeds,
-            seed=args.seed,
-            total_steps=args.total_steps,
-            episodes=args.episodes,
-            baseline_names=names,
-            overrides=parse_overrides(args.set),
-            progress=not args.quiet,
-        )
+        compare_lib.plan(args.env, learners, args.seeds, args.total_steps, names, overrides)
     except ValueError as error:
         raise _fail(error) from None
+    with claimed(args.out, "compare", overwrite=args.overwrite, resume=resume):
+        try:
+            summary = compare_lib.compare_run(
+                args.env,
+                learners,
+                args.out,
+                seeds=args.seeds,
+                seed=args.seed,
+                total_steps=args.total_steps,
+                episodes=args.episodes,
+                baseline_names=names,
+                overrides=overrides,
+                progress=not args.quiet,
+                resume=resume,
+            )
+        except (FileNotFoundError, ValueError) as error:
+            raise _fail(error) from None
     print((Path(args.out) / "results.md").read_text())
     print(f"wall {summary['wall_s']:.1f}s -> {args.out}")
+
+
+def _compare_resume_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``compare --resume DIR``: the comparison's own settings from DIR/config.json, set on
+    ``args`` (and its overrides returned); flags that would change them are refused unless
+    they repeat the saved values."""
+    from jaxinv import compare as compare_lib
+    from jaxinv import runs
+
+    run_dir = Path(args.resume)
+    try:
+        saved = runs.read_json(run_dir / runs.CONFIG)
+        if saved.get("command") != "compare" or "algos" not in saved:
+            raise ValueError(f"{run_dir / runs.CONFIG} does not describe a jaxinv comparison")
+        ours = compare_lib.parse_learners(args.algos) if args.algos is not None else None
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(error) from None
+    names = args.baselines and [b.strip() for b in args.baselines.split(",") if b.strip()]
+    given = {
+        "--env": (args.env, saved["env"]),
+        "--algos": (ours, saved["algos"]),
+        "--seeds": (args.seeds, saved["seeds"]),
+        "--seed": (args.seed, saved["seed"]),
+        "--total-steps": (args.total_steps, saved["total_steps"]),
+        "--episodes": (args.episodes, saved.get("episodes")),
+        "--baselines": (names, saved["baselines"]),
+        "--out": (args.out and Path(args.out).resolve(), run_dir.resolve()),
+    }
+    conflicts = [
+        f"{flag} {ours} (the comparison has {theirs})"
+        for flag, (ours, theirs) in given.items()
+        if ours is not None and ours != theirs
+    ]
+    for key, value in parse_overrides(args.set).items():
+        if saved["overrides"].get(key, object()) != value:
+            theirs = saved["overrides"].get(key, "its default")
+            conflicts.append(f"--set {key}={json.dumps(value)} (the comparison has {theirs})")
+    if conflicts:
+        raise SystemExit(
+            f"error: --resume {run_dir} continues the comparison as {run_dir / runs.CONFIG} "
+            f"describes it; these flags would change it: {'; '.join(conflicts)}. Leave them "
+            f"out, or compare afresh into another --out"
+        )
+    args.env, args.seeds, args.seed = saved["env"], saved["seeds"], saved["seed"]
+    args.algos = ",".join(
+        a if a == label else f"{label}={a}" for label, a in saved["algos"].items()
+    )
+    args.total_steps, args.episodes = saved["total_steps"], saved.get("episodes")
+    args.baselines, args.out = ",".join(saved["baselines"]), str(run_dir)
+    return saved["overrides"]
 
 
 def sweep(args: argparse.Namespace) -> None:
@@ -332,24 +494,46 @@ def sweep(args: argparse.Namespace) -> None:
     overrides = parse_overrides(args.set)
     if args.total_steps is not None:
         overrides["total_steps"] = args.total_steps
-    try:
-        summary = sweep_lib.sweep_run(
-            args.env,
-            args.algo,
-            args.out,
-            grid=sweep_lib.parse_grid(args.grid),
-            ranges=sweep_lib.parse_ranges(args.range),
-            num_random=args.random,
-            overrides=overrides,
-            seeds=args.seeds,
-            seed=args.seed,
-            devices=len(jax.devices()) if args.devices is None else args.devices,
-            memory_gb=args.memory_gb,
-            episodes=args.episodes,
-            progress=not args.quiet,
-        )
-    except ValueError as error:
+    resume = args.resume is not None
+    try:  # every setting checked before --out is touched (--overwrite deletes what is there)
+        grid, ranges = sweep_lib.parse_grid(args.grid), sweep_lib.parse_ranges(args.range)
+        if resume:
+            if args.overwrite:
+                raise ValueError("--resume continues a run, --overwrite replaces it: not both")
+            grid, ranges, overrides = _sweep_resume_settings(args, grid, ranges, overrides)
+            if (args.devices or 1) > 1:  # as it ran: one CPU device per core
+                use_every_core(args.argv)
+        elif args.algo is None or args.out is None:
+            raise ValueError("sweep needs --algo and --out (or --resume DIR)")
+        args.env = "InvManagement-v1" if args.env is None else args.env
+        args.seeds = 1 if args.seeds is None else args.seeds
+        args.seed = 0 if args.seed is None else args.seed
+        args.random = 0 if args.random is None else args.random
+        args.memory_gb = sweep_lib.DEFAULT_MEMORY_GB if args.memory_gb is None else args.memory_gb
+        swept = sweep_lib.points(grid, ranges, args.random, args.seed)
+        sweep_lib.plan(args.env, args.algo, overrides, swept)
+    except (FileNotFoundError, ValueError) as error:
         raise _fail(error) from None
+    with claimed(args.out, "sweep", overwrite=args.overwrite, resume=resume):
+        try:
+            summary = sweep_lib.sweep_run(
+                args.env,
+                args.algo,
+                args.out,
+                grid=grid,
+                ranges=ranges,
+                num_random=args.random,
+                overrides=overrides,
+                seeds=args.seeds,
+                seed=args.seed,
+                devices=len(jax.devices()) if args.devices is None else args.devices,
+                memory_gb=args.memory_gb,
+                episodes=args.episodes,
+                progress=not args.quiet,
+                resume=resume,
+            )
+        except (FileNotFoundError, ValueError) as error:
+            raise _fail(error) from None
     if jax.process_count() > 1:
         print(f"process {jax.process_index()} of {jax.process_count()}:", end=" ")
     print(sweep_lib.report(summary))
@@ -357,6 +541,60 @@ def sweep(args: argparse.Namespace) -> None:
         f"  {summary['runs']} runs x {summary['total_steps'] / 1e6:.2f}M env steps, compile "
         f"{summary['compile_s']:.1f}s, wall {summary['wall_s']:.1f}s -> {args.out}"
     )
+
+
+def _sweep_resume_settings(
+    args: argparse.Namespace, grid: dict, ranges: dict, overrides: dict[str, Any]
+) -> tuple[dict, dict, dict[str, Any]]:
+    """``sweep --resume DIR``: the sweep's own settings from DIR/config.json, set on ``args``
+    (grid, ranges and overrides returned); ``ValueError`` for flags that would change them,
+    unless they repeat the saved values."""
+    from jaxinv import runs
+    from jaxinv import sweep as sweep_lib
+
+    run_dir = Path(args.resume)
+    saved = runs.read_json(run_dir / runs.CONFIG)
+    if "configurations" not in saved:
+        raise ValueError(f"{run_dir / runs.CONFIG} does not describe a jaxinv sweep")
+    saved_ranges = {k: sweep_lib.Range(**r) for k, r in saved["random"]["ranges"].items()}
+    given = {
+        "--env": (args.env, saved["env"]),
+        "--algo": (args.algo, saved["algo"]),
+        "--grid": (grid or None, saved["grid"]),
+        "--random": (args.random, saved["random"]["n"]),
+        "--range": (ranges or None, saved_ranges),
+        "--seeds": (args.seeds, saved["seeds"]),
+        "--seed": (args.seed, saved["seed"]),
+        "--episodes": (args.episodes, saved.get("episodes")),
+        "--devices": (args.devices, saved.get("devices")),
+        "--memory-gb": (args.memory_gb, saved.get("memory_gb")),
+        "--out": (args.out and Path(args.out).resolve(), run_dir.resolve()),
+    }
+    conflicts = [
+        f"{flag} {ours} (the sweep has {theirs})"
+        for flag, (ours, theirs) in given.items()
+        if ours is not None and ours != theirs
+    ]
+    for key, value in overrides.items():
+        if saved["overrides"].get(key, object()) != value:
+            theirs = saved["overrides"].get(key, "its default")
+            conflicts.append(f"--set {key}={json.dumps(value)} (the sweep has {theirs})")
+    if conflicts:
+        raise ValueError(
+            f"--resume {run_dir} continues the sweep as {run_dir / runs.CONFIG} describes it; "
+            f"these flags would change it: {'; '.join(conflicts)}. Leave them out, or sweep "
+            f"afresh into another --out"
+        )
+    args.env, args.algo, args.seeds, args.seed = (
+        saved[k] for k in ("env", "algo", "seeds", "seed")
+    )
+    args.random, args.episodes = saved["random"]["n"], saved.get("episodes")
+    args.devices, args.memory_gb, args.out = (
+        saved.get("devices"),
+        saved.get("memory_gb"),
+        str(run_dir),
+    )
+    return saved["grid"], saved_ranges, saved["overrides"]
 
 
 def add_cluster_flags(p: argparse.ArgumentParser) -> None:
@@ -402,6 +640,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     p.add_argument("--out", default=None, help="run directory (created if needed)")
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (refused without it)",
+    )
+    p.add_argument(
         "--resume",
         default=None,
         metavar="DIR",
@@ -439,13 +682,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=None)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
     p.add_argument("--out", default=None)
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (refused without it)",
+    )
     p.set_defaults(func=baseline)
 
     p = sub.add_parser("compare", help="learners (many seeds) against baselines, one table")
-    p.add_argument("--env", default="InvManagement-v1")
-    p.add_argument("--algos", default="ppo,a2c,dqn", help="e.g. ppo,a2c,dqn or ppo_full=ppo")
-    p.add_argument("--seeds", type=int, default=4, help="seeds per learner (vmapped)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--env", default=None, help="env id (default InvManagement-v1)")
+    p.add_argument("--algos", default=None, help="e.g. ppo,a2c,dqn (the default) or ppo_full=ppo")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per learner, vmapped (4)")
+    p.add_argument("--seed", type=int, default=None, help="(default 0)")
     p.add_argument("--total-steps", type=int, default=None, help="env steps per seed, all")
     p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
     p.add_argument("--baselines", default=None, help="comma list (default: the env's)")
@@ -456,13 +704,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="env.KEY for all; NAME.KEY for one learner label or baseline (e.g. ppo.lr=3e-4)",
     )
-    p.add_argument("--out", required=True, help="comparison directory (created if needed)")
+    p.add_argument("--out", default=None, help="comparison directory (created if needed)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the comparison in DIR with its own settings: finished policies are "
+        "kept, the others run",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (refused without it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=compare)
 
     p = sub.add_parser("sweep", help="hyperparameter grid x seeds in one compiled call")
-    p.add_argument("--env", default="InvManagement-v1")
-    p.add_argument("--algo", required=True, help="ppo, a2c or dqn")
+    p.add_argument("--env", default=None, help="env id (default InvManagement-v1)")
+    p.add_argument("--algo", default=None, help="ppo, a2c or dqn (needed unless --resume)")
     p.add_argument(
         "--grid",
         action="append",
@@ -470,7 +730,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=V1,V2",
         help="config key and its values (JSON each; env.KEY too), e.g. lr=1e-4,3e-4",
     )
-    p.add_argument("--random", type=int, default=0, metavar="N", help="random configurations")
+    p.add_argument("--random", type=int, default=None, metavar="N", help="random configurations")
     p.add_argument(
         "--range",
         action="append",
@@ -478,8 +738,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=LO:HI[:log]",
         help="uniform (or log-uniform) range for --random, e.g. lr=1e-4:1e-2:log",
     )
-    p.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, default=None, help="seeds per configuration (1)")
+    p.add_argument("--seed", type=int, default=None, help="(default 0)")
     p.add_argument("--total-steps", type=int, default=None, help="env steps per run")
     p.add_argument("--episodes", type=int, default=None, help="evaluation episodes")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=set_help)
@@ -490,9 +750,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="devices the runs are split over (default: all; on a CPU, one per core)",
     )
     p.add_argument(
-        "--memory-gb", type=float, default=8.0, help="memory budget; runs batched to fit it"
+        "--memory-gb", type=float, default=None, help="memory budget; runs batched to fit it (8)"
     )
-    p.add_argument("--out", required=True, help="sweep directory (created if needed)")
+    p.add_argument("--out", default=None, help="sweep directory (created if needed)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue the sweep in DIR with its own settings: finished groups are kept",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (refused without it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_cluster_flags(p)
     p.set_defaults(func=sweep)
@@ -515,18 +786,55 @@ def use_every_core(argv: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "jaxinv.cli", *argv])
 
 
+CACHE_VAR = "JAXINV_COMPILATION_CACHE"  # 0 (or off): no persistent cache; a path: the cache
+
+
+def compilation_cache_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where the command line keeps JAX's persistent compilation cache: ``$JAXINV_COMPILATION
+    _CACHE`` if it names a path, none if it is ``0``/``off``/``false``/``no``, else
+    ``$XDG_CACHE_HOME/jaxinv/jax`` (``~/.cache/jaxinv/jax``)."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(CACHE_VAR, "").strip()
+    if value.lower() in ("0", "off", "false", "no"):
+        return None
+    if value:
+        return Path(value).expanduser()
+    base = environ.get("XDG_CACHE_HOME", "").strip() or Path.home() / ".cache"
+    return Path(base) / "jaxinv" / "jax"
+
+
+def use_compilation_cache(environ: Mapping[str, str] | None = None) -> Path | None:
+    """Point JAX's persistent compilation cache at ``compilation_cache_dir`` (every program,
+    however small or quick to compile: a CPU training chunk compiles in seconds, and the next
+    identical run loads it instead); returns the directory, or None where it is off or the
+    user set ``JAX_COMPILATION_CACHE_DIR`` (JAX's own setting then stands)."""
+    environ = os.environ if environ is None else environ
+    path = compilation_cache_dir(environ)
+    if path is None or environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return None
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     args.argv = argv
     # Runs that need no communication (the demo's chains, a sweep's configurations) go fastest
     # split over one XLA CPU device per core: JAX runs such small kernels on one thread.
-    if args.command == "demo" or (args.command == "sweep" and args.devices is None):
+    if args.command == "demo" or (
+        args.command == "sweep" and args.devices is None and args.resume is None
+    ):
         use_every_core(argv)
     if getattr(args, "episodes", None) is not None and args.episodes < 2:
         raise SystemExit("error: --episodes must be at least 2")
     if getattr(args, "envs", 1) < 1 or (getattr(args, "periods", 1) or 1) < 1:
         raise SystemExit("error: --envs and --periods must be positive")
+    use_compilation_cache()
     args.func(args)
 
 

@@ -9,11 +9,14 @@ baselines (``baselines.evaluate_baseline``, each in ``out/<name>``), all on the 
   95% CI, the mean over seeds and its 95% CI across seed means (a learner's run-to-run spread),
   % of the best bound, the paired difference against the reference baseline, training time;
   then the published figures next to ours (the OR-Gym paper's table, the retail article's);
-- ``learning_curves.png``: each learner's training return, mean and 95% band over seeds,
+- ``learning_curves.png``: each learner's training return, the mean over seeds with its 95%
+  band (or, with few seeds, each seed's curve: ``plots.compare_curves``),
   against env steps and against wall-clock seconds, with the baselines as horizontal lines;
 - the family's own figures (``Family.figures``; RetailStore: ``trajectories.png``, one test
   year's stock and orders under every policy), drawn with the baselines fitted above;
-- ``summary.json``: the table, the published rows, wall times and the machine.
+- ``summary.json``: the table, the published rows, wall times and the machine;
+- ``config.json``: what was asked for, written first (it marks the directory as a comparison
+  while it runs, and ``jaxinv compare --resume`` continues it with these settings).
 
 Learners are named by algorithm (``ppo``) or by ``label=algo`` (``ppo_full=ppo``), so one
 algorithm can appear with different settings; ``overrides`` keys are ``env.KEY`` (every
@@ -24,6 +27,7 @@ learner and baseline), ``LABEL.KEY`` (one learner, e.g. ``ppo_full.env.observati
 from __future__ import annotations
 
 import csv
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -32,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+import jaxinv
 from jaxinv import agents, baselines, families, plots, runs, training
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.envs.validate import suggest
@@ -91,21 +96,17 @@ def split_by_target(
     return shared, own
 
 
-def compare_run(
+def plan(
     env_id: str,
     learners: dict[str, str],
-    out: str | Path,
-    *,
-    seeds: int = DEFAULT_SEEDS,
-    seed: int = 0,
-    total_steps: int | None = None,
-    episodes: int | None = None,
-    baseline_names: tuple[str, ...] | None = None,
-    overrides: dict[str, Any] | None = None,
-    progress: bool = True,
-) -> dict[str, Any]:
-    """Train ``learners`` and evaluate them with the baselines; writes ``out`` (module doc)."""
-    start = time.perf_counter()
+    seeds: int,
+    total_steps: int | None,
+    baseline_names: tuple[str, ...] | None,
+    overrides: dict[str, Any] | None,
+) -> tuple[tuple[str, ...], dict[str, Any], dict[str, dict[str, Any]], dict[str, dict]]:
+    """What a comparison runs, every setting checked before anything trains (``ValueError``
+    names a bad one): the baselines, the shared and per-target overrides, and each learner's
+    overrides."""
     if seeds < 1:
         raise ValueError(f"seeds={seeds} must be at least 1")
     family = families.family_of(env_id)
@@ -125,38 +126,93 @@ def compare_run(
         o = {**shared, **own[label]}
         if total_steps is not None:
             o["total_steps"] = total_steps
-        # Fail on a bad key before anything trains.
         training.build(env_id, algo, training.resolved_overrides(env_id, algo, o))
         learner_overrides[label] = o
+    return tuple(wanted), shared, own, learner_overrides
+
+
+def compare_run(
+    env_id: str,
+    learners: dict[str, str],
+    out: str | Path,
+    *,
+    seeds: int = DEFAULT_SEEDS,
+    seed: int = 0,
+    total_steps: int | None = None,
+    episodes: int | None = None,
+    baseline_names: tuple[str, ...] | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = True,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """Train ``learners`` and evaluate them with the baselines; writes ``out`` (module doc).
+
+    ``resume``: continue the comparison in ``out`` (its config.json must say the same
+    settings; ``ValueError`` names each difference): baselines and learners whose run
+    directories are complete are read back, not run again (a baseline is fitted again where
+    the family's figures draw it); a learner whose training finished but whose evaluation
+    did not is evaluated; any other is trained afresh (learners save their final state only).
+    Every evaluation is what the uninterrupted comparison computes; times are this session's.
+    """
+    start = time.perf_counter()
+    family = families.family_of(env_id)
+    wanted, shared, own, learner_overrides = plan(
+        env_id, learners, seeds, total_steps, baseline_names, overrides
+    )
     out = runs.prepare(out)
+    asked = {"command": "compare", "env": env_id, "algos": learners, "baselines": list(wanted)}
+    asked.update(seeds=seeds, seed=seed, total_steps=total_steps, episodes=episodes)
+    asked["overrides"] = overrides or {}
+    if resume:
+        check_same_settings(out, asked)
+    else:
+        runs.write_json(out / runs.CONFIG, asked)
 
     entries: list[Entry] = []
     fitted: dict[str, tuple[Any, Any, Any]] = {}  # baseline -> (policy, env, params)
     for name in wanted:
+        kind = family.compare.bound_kind if name == family.compare.bound else "baseline"
+        options = {**shared, **own[name]}
+        done = finished(out / name) if resume else None
+        if done is not None:
+            entries.append(Entry(name, kind, *done))
+            if family.figures:  # they draw the fitted policies
+                fitted[name] = refit(env_id, name, options)
+            if progress:
+                print(f"baseline {name}: done ({out / name})", flush=True)
+            continue
         if progress:
             print(f"baseline {name} ...", flush=True)
-        run = baselines.evaluate_baseline(env_id, name, {**shared, **own[name]}, episodes=episodes)
+        run = baselines.evaluate_baseline(env_id, name, options, episodes=episodes)
         baselines.write_baseline(out / name, run)
         fitted[name] = (run.policy, run.env, run.params)
-        kind = family.compare.bound_kind if name == family.compare.bound else "baseline"
         entries.append(Entry(name, kind, run.returns[None], run.summary))
         if progress:
             print(f"  {name}: {run.summary['eval']['mean']:.2f}", flush=True)
     for label, algo in learners.items():
+        done = finished(out / label) if resume else None
+        if done is not None:
+            entries.append(Entry(label, "learner", *done))
+            if progress:
+                print(f"{label}: done ({out / label})", flush=True)
+            continue
         if progress:
             print(f"{label} ({algo}, {seeds} seeds) ...", flush=True)
-        summary = training.train_run(
-            env_id,
-            algo,
-            learner_overrides[label],
-            out / label,
-            seeds=seeds,
-            seed=seed,
-            episodes=episodes,
-            progress=progress,
-            command="compare",
-            checkpoints=False,  # the final state only: a comparison is not resumed
-        )
+        if resume and (out / label / runs.STATE).exists():  # trained; evaluation cut short
+            summary = training.resume_run(out / label, progress=progress)
+        else:
+            summary = training.train_run(
+                env_id,
+                algo,
+                learner_overrides[label],
+                out / label,
+                seeds=seeds,
+                seed=seed,
+                episodes=episodes,
+                progress=progress,
+                command="compare",
+                checkpoints=False,  # the final state only (no replay buffers written ten times)
+            )
         returns = np.load(out / label / "eval_returns.npy")
         entries.append(Entry(label, "learner", returns, summary))
 
@@ -181,6 +237,54 @@ def compare_run(
     summary["figures"] = [path.name for path in drawn]
     summary["wall_s"] = time.perf_counter() - start  # the figures included
     return write_results(out, summary, entries)
+
+
+def check_same_settings(out: Path, asked: dict[str, Any]) -> None:
+    """``ValueError`` naming ``out``'s config.json and each setting where the comparison it
+    describes differs from ``asked`` (a resume must continue the same comparison)."""
+    saved = runs.read_json(out / runs.CONFIG)
+    if saved.get("command") != "compare":
+        raise ValueError(f"{out / runs.CONFIG} does not describe a jaxinv comparison")
+    differences = [
+        f"{key}={saved.get(key)!r} there but {value!r} here"
+        for key, value in runs.jsonable(asked).items()
+        if json.dumps(saved.get(key), sort_keys=True) != json.dumps(value, sort_keys=True)
+    ]
+    if differences:
+        raise ValueError(
+            f"{out / runs.CONFIG} describes another comparison: {'; '.join(differences)}"
+        )
+
+
+def finished(run_dir: Path) -> tuple[np.ndarray, dict[str, Any]] | None:
+    """``(returns (seeds, episodes), summary)`` of a complete baseline or learner directory of
+    a comparison; None where its summary.json (written last) is missing. A summary.json or
+    eval_returns.npy that cannot be read is a ``ValueError`` naming it, never skipped."""
+    if not (run_dir / runs.SUMMARY).exists():
+        return None
+    summary = runs.read_json(run_dir / runs.SUMMARY)
+    path = run_dir / "eval_returns.npy"
+    try:
+        returns = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise ValueError(
+            f"{path} cannot be read ({error}); delete {run_dir} to run it again"
+        ) from None
+    episodes = (summary.get("eval") or {}).get("episodes")
+    if returns.ndim != 2 or returns.size != episodes:
+        raise ValueError(
+            f"{path} holds {returns.shape} returns where {run_dir / runs.SUMMARY} says "
+            f"{episodes} episodes; delete {run_dir} to run it again"
+        )
+    return returns, summary
+
+
+def refit(env_id: str, name: str, options: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """Baseline ``name`` fitted again as the comparison fitted it: ``(policy, env, params)``."""
+    env_config, policy_options = training.split_overrides(options)
+    env, params = jaxinv.make(env_id, **env_config)
+    policy, _, _ = baselines.fit(env_id, name, env, params, policy_options)
+    return policy, env, params
 
 
 def write_results(out: Path, summary: dict[str, Any], entries: list[Entry]) -> dict[str, Any]:
@@ -266,7 +370,7 @@ def draw_learning_curves(out: str | Path) -> Path:
         curves,
         references,
         path,
-        f"{summary['env']}: training return, mean and 95% band over {summary['seeds']} seeds",
+        f"{summary['env']}: training return over {summary['seeds']} seeds",
     )
     return path
 

@@ -39,7 +39,10 @@ def learning_curve(
     if curves:
         x = curves[0][0]
         mean = np.mean([c[1] for c in curves if len(c[1]) == len(x)], axis=0)
-        ax.plot(x, mean, lw=2, color="C0", label=f"training return (mean of {len(seeds)} seeds)")
+        label = "training return" + (
+            f" ({len(seeds)} seeds: each thin, mean thick)" if len(seeds) > 1 else ""
+        )
+        ax.plot(x, mean, lw=2, color="C0", label=label)
     for i, (name, value) in enumerate((references or {}).items()):
         ax.axhline(value, ls="--", lw=1, color=f"C{i + 1}", label=f"{name}: {value:.1f}")
     ax.set_xlabel("env steps")
@@ -50,6 +53,18 @@ def learning_curve(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+FEW_SEEDS = 5  # below this, seeds are drawn one by one: a 95% t-band of 2 is mostly t (12.7)
+
+
+def seed_label(label: str, seeds: int) -> str:
+    """The legend entry of a learner drawn from ``seeds`` seeds, saying how it is drawn."""
+    if seeds < 2:
+        return f"{label} (1 seed)"
+    if seeds < FEW_SEEDS:
+        return f"{label} ({seeds} seeds: each thin, mean thick)"
+    return f"{label} ({seeds} seeds: mean, 95% band)"
 
 
 def _band(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,9 +116,11 @@ def compare_curves(
     references: dict[str, float],
     path: Path,
     title: str,
-) -> None:
-    """Two panels: each learner's training return (mean, 95% band over seeds) against env steps
-    and against wall-clock seconds of training; ``references`` as dashed horizontal lines."""
+) -> list[str]:
+    """Two panels: each learner's training return against env steps and against wall-clock
+    seconds of training, the mean over seeds with, from ``FEW_SEEDS`` seeds on, its 95% band,
+    and below that each seed's own curve (thin); ``references`` as dashed horizontal lines.
+    Returns the legend's entries."""
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=True)
     finals, lows, highs = [], [], []
@@ -116,8 +133,13 @@ def compare_curves(
             if not len(x):
                 continue
             mean, lo, hi = _band(y)
-            ax.plot(x, mean, lw=1.8, color=f"C{i}", label=f"{label} ({y.shape[0]} seeds)")
-            ax.fill_between(x, lo, hi, color=f"C{i}", alpha=0.2, lw=0)
+            if y.shape[0] < FEW_SEEDS:
+                for curve in y if y.shape[0] > 1 else ():
+                    ax.plot(x, curve, lw=0.7, alpha=0.45, color=f"C{i}")
+                lo, hi = y.min(axis=0), y.max(axis=0)
+            else:
+                ax.fill_between(x, lo, hi, color=f"C{i}", alpha=0.2, lw=0)
+            ax.plot(x, mean, lw=1.8, color=f"C{i}", label=seed_label(label, y.shape[0]))
             finals.append(float(mean[-1]))
             lows.append(float(np.min(lo)))
             highs.append(float(np.max(hi)))
@@ -138,11 +160,12 @@ def compare_curves(
             color="0.35",
         )
     axes[0].set_ylabel("training episode return")
-    axes[1].legend(loc="lower right", fontsize=8)
+    legend = axes[1].legend(loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+    return [text.get_text() for text in legend.get_texts()]
 
 
 def test_year(

@@ -16,18 +16,26 @@ new one ``state.msgpack``. A state file is framed by a magic line and a SHA-256 
 a truncated or damaged file is recognised, and ``read_state`` falls back to the previous one.
 A finished run keeps its final state only (about 33 MB per seed for DQN's default replay buffer
 on InvManagement, 10 MB on the retail store, 0.5 MB for PPO).
+
+Guarding a directory (what the command line does with ``--out``): ``find_run`` says which
+jaxinv run a directory holds (its summary.json, config.json or training state), and ``lock``
+/ ``locked`` let one process at a time write it (``.jaxinv.lock``: an flock, so a crashed
+process leaves no stuck lock, and the pid and host of its holder for the message).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import math
 import os
 import platform
+import shutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +261,226 @@ def machine() -> dict[str, Any]:
         "devices": [str(d) for d in jax.local_devices()],
         "date": datetime.datetime.now(datetime.UTC).date().isoformat(),
     }
+
+
+# -- what a directory holds, and who is writing it ----------------------------------------------
+
+LOCK = ".jaxinv.lock"  # held (flock) by the process writing the directory; holds its pid, host
+COMMANDS = ("train", "baseline", "compare", "sweep")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A jaxinv run found in a directory: the command that wrote it, whether it finished, a
+    few words on it (``what``); ``state``: it holds a training state; ``resumable``: its
+    command can continue it (``--resume``: a training run with a state, a comparison, a
+    sweep)."""
+
+    command: str
+    finished: bool
+    what: str
+    state: bool
+    resumable: bool
+
+
+def _jaxinv_json(path: Path) -> dict[str, Any] | None:
+    """``path`` as a dict if it is a JSON file a jaxinv command wrote, else None."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or "env" not in data:
+        return None
+    if data.get("command") in COMMANDS or "configurations" in data:
+        return data
+    return None
+
+
+def _words(data: dict[str, Any]) -> str:
+    """``ppo on InvManagement-v1, 4 seeds`` from a summary.json or config.json."""
+    name = data.get("algo") or data.get("policy") or data.get("algos")
+    if isinstance(name, dict):
+        name = ",".join(name)
+    words = f"{name} on {data['env']}" if name else str(data["env"])
+    if isinstance(data.get("seeds"), int):
+        words += f", {data['seeds']} seed{'s' if data['seeds'] != 1 else ''}"
+    steps = data.get("total_steps") or (data.get("config") or {}).get("total_steps")
+    if isinstance(steps, int) and steps > 0:
+        words += f", {steps:,} env steps"
+    return words
+
+
+def find_run(path: str | Path) -> Found | None:
+    """The jaxinv run in directory ``path`` (its own summary.json, config.json or training
+    state; not those of its subdirectories), or None if it holds none or does not exist."""
+    path = Path(path)
+    state = any((path / name).exists() for name in (STATE, STATE_PREV))
+    config = _jaxinv_json(path / CONFIG)
+    whole = config is not None and (  # a comparison's or a sweep's own config.json
+        (config.get("command") == "compare" and "algos" in config) or "configurations" in config
+    )
+    summary = _jaxinv_json(path / SUMMARY)
+    if summary is not None:
+        command = summary.get("command", "sweep")
+        what = f"a finished jaxinv {command} run ({_words(summary)})"
+        return Found(command, True, what, state, whole or (command == "train" and state))
+    if config is not None:
+        command = config.get("command", "sweep")
+        saved = "; its training state is saved" if state else "; no training state saved yet"
+        if command != "train":
+            saved = ""
+        what = f"an unfinished jaxinv {command} run ({_words(config)}{saved})"
+        return Found(command, False, what, state, whole or (command == "train" and state))
+    if state:
+        return Found("train", False, "a jaxinv training state (state.msgpack)", True, True)
+    return None
+
+
+def entries(path: str | Path) -> list[str]:
+    """The names in directory ``path`` (sorted), leaving out the lock; [] if it is missing."""
+    try:
+        return sorted(p.name for p in Path(path).iterdir() if p.name != LOCK)
+    except FileNotFoundError:
+        return []
+
+
+def clear(path: str | Path) -> None:
+    """Delete everything in directory ``path`` but its lock (``--overwrite`` of a run)."""
+    for name in entries(path):
+        entry = Path(path) / name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+class Locked(Exception):
+    """Another live process holds the directory's lock (the message names it)."""
+
+
+@dataclass
+class Lock:
+    """A held directory lock: release it with ``unlock`` (``locked`` does)."""
+
+    path: Path
+    fd: int
+    made_dir: bool  # the directory was created for it: removed again if left empty
+
+
+def _holder_words(text: str) -> tuple[str, int | None, str | None]:
+    """``(words, pid, host)`` of a lock file's JSON text (``pid 123 on host h, jaxinv train
+    since ...``); pid and host None where unreadable."""
+    try:
+        holder = json.loads(text)
+        pid, host = int(holder["pid"]), str(holder["host"])
+    except (ValueError, KeyError, TypeError):
+        return "an unknown process (the lock file is unreadable)", None, None
+    command, since = holder.get("command", "?"), holder.get("since", "?")
+    return f"pid {pid} on host {host} (jaxinv {command}, since {since})", pid, host
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process ``pid`` runs on this host (or exists and is not ours to signal)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _try_flock(fd: int) -> bool | None:
+    """Take the exclusive lock on ``fd`` without waiting: True if taken, False if another
+    open file holds it, None where this file system has no such locks."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # e.g. ENOLCK on some network file systems
+        return None
+    return True
+
+
+def lock(run_dir: str | Path, command: str) -> Lock:
+    """Take ``run_dir``'s lock (creating the directory if needed) for this process.
+
+    ``run_dir/.jaxinv.lock`` holds this process's pid and host while it writes. The lock is
+    an ``flock`` on that file, which the OS drops when the process dies however it dies, so a
+    crashed run never leaves it stuck: the file it leaves names a dead pid and is taken over.
+    Where the file system has no flock, a lock file naming a live pid on this host (or any
+    pid on another host) holds. ``Locked`` names the holder otherwise.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"{run_dir} is a file, not a directory")
+    made_dir = not run_dir.exists()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path = run_dir / LOCK
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        taken = _try_flock(fd)
+        previous = os.read(fd, 4096).decode(errors="replace")
+        words, pid, host = _holder_words(previous)
+        if taken is False or (
+            taken is None
+            and previous
+            and (pid is None or host != platform.node() or (pid_alive(pid) and pid != os.getpid()))
+        ):
+            os.close(fd)
+            if made_dir:
+                _remove_if_empty(run_dir)
+            raise Locked(
+                f"{run_dir} is being written by {words}: one process at a time. Wait for it, "
+                f"or choose another directory; if that process is gone, delete {path}"
+            )
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # else its holder released (unlinked) it as we opened it: open afresh
+            break
+        os.close(fd)
+    if previous and pid is not None and pid != os.getpid():
+        print(f"note: took over the lock of {words}, which is no longer running", file=sys.stderr)
+    import datetime
+
+    holder = {
+        "pid": os.getpid(),
+        "host": platform.node(),
+        "command": command,
+        "since": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(holder) + "\n").encode(), 0)
+    return Lock(path, fd, made_dir)
+
+
+def unlock(held: Lock) -> None:
+    """Release ``held``: remove the lock file, then drop the lock (and the directory, if it
+    was created for the lock and is empty)."""
+    held.path.unlink(missing_ok=True)
+    os.close(held.fd)
+    if held.made_dir:
+        _remove_if_empty(held.path.parent)
+
+
+def _remove_if_empty(run_dir: Path) -> None:
+    try:
+        run_dir.rmdir()
+    except OSError:
+        pass
+
+
+@contextlib.contextmanager
+def locked(run_dir: str | Path, command: str) -> Iterator[Lock]:
+    """``lock`` for the duration of a ``with`` block (released however it ends)."""
+    held = lock(run_dir, command)
+    try:
+        yield held
+    finally:
+        unlock(held)

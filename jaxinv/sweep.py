@@ -40,7 +40,9 @@ Seeds are shared across configurations: seed ``s`` of every configuration starts
 configuration's mean and 95% CI across seeds), ``sweep.png``, and per configuration a run
 directory ``runs/c<index>/`` that ``jaxinv evaluate --run`` reads, written by the same
 writer as a ``jaxinv train`` run (config, metrics, checkpoint with all its seeds, evaluation
-returns, and a summary.json with exactly ``runs.RUN_SUMMARY_KEYS``).
+returns, and a summary.json with exactly ``runs.RUN_SUMMARY_KEYS``). ``groups.json`` lists
+the groups whose run directories are complete; ``sweep_run(resume=True)`` (``jaxinv sweep
+--resume``) reads those back and trains the rest.
 """
 
 from __future__ import annotations
@@ -456,6 +458,7 @@ def sweep_run(
     memory_gb: float = DEFAULT_MEMORY_GB,
     episodes: int | None = None,
     progress: bool = True,
+    resume: bool = False,
 ) -> dict[str, Any]:
     """Train and evaluate every configuration x seed; write ``out`` and return the summary.
 
@@ -463,6 +466,12 @@ def sweep_run(
     ``ranges`` with ``num_random`` adds random draws (crossed with the grid). ``overrides``
     apply to every configuration (as ``jaxinv train --set``). ``ValueError`` names any bad
     key or value before anything is traced.
+
+    ``resume``: continue the sweep in ``out`` (its config.json must say the same settings;
+    ``ValueError`` names each difference). Groups listed in ``groups.json`` (written after each
+    group's run directories) are read back from their ``runs/c<index>`` directories, the
+    others train; the tables come out as the uninterrupted sweep's, the retrained groups'
+    times aside. One process only.
     """
     start = time.perf_counter()
     grid, ranges, overrides = dict(grid or {}), dict(ranges or {}), dict(overrides or {})
@@ -491,8 +500,17 @@ def sweep_run(
         "seed": seed,
         "overrides": overrides,
     }
-    if writer:
-        runs.write_json(out / runs.CONFIG, {**asked, "configurations": swept})
+    record = {**asked, "configurations": swept, "episodes": episodes, "devices": devices}
+    record["memory_gb"] = memory_gb
+    done: list[dict[str, Any]] = []
+    if resume:
+        if jax.process_count() > 1:
+            raise ValueError("a sweep resumes in one process (--resume without --coordinator)")
+        check_same_settings(out, record)
+        done = read_groups(out)
+    elif writer:
+        runs.write_json(out / runs.CONFIG, record)
+        (out / GROUPS).unlink(missing_ok=True)
 
     n_configs = len(swept)
     eval_results: list[list[evaluate_lib.EvalResult]] = [[] for _ in range(n_configs)]
@@ -503,20 +521,32 @@ def sweep_run(
     group_info = []
     compile_s = 0.0
     for g, group in enumerate(groups):
-        result = train_group(
-            group,
-            seeds,
-            seed,
-            devices=devices,
-            memory_gb=memory_gb,
-            episodes=episodes,
-            progress=progress and writer,
-        )
+        info = done[g] if g < len(done) else None
+        if info is not None and (info["label"], info["configurations"]) != (
+            group.label,
+            group.indices,
+        ):
+            raise ValueError(f"{out / GROUPS}: group {g} is not {group.label!r} here")
+        if info is not None:
+            result = load_group(out, group, seeds, info)
+            if progress and writer:
+                print(f"[{group.label}] done: read back from {out / 'runs'}", flush=True)
+        else:
+            result = train_group(
+                group,
+                seeds,
+                seed,
+                devices=devices,
+                memory_gb=memory_gb,
+                episodes=episodes,
+                progress=progress and writer,
+            )
         compile_s += result.compile_s
         learner = group.built.learner
         steps = learner.num_updates * learner.steps_per_update
         group_info.append(
-            {
+            info
+            or {
                 "label": group.label,
                 "configurations": group.indices,
                 "batches": result.batches,
@@ -535,7 +565,7 @@ def sweep_run(
             group_wall[index] = result.wall_s
             eval_results[index] = result.eval[mine]
             train_returns[index] = result.train_return[mine]
-            if writer:
+            if writer and info is None:
                 save_run(
                     out / "runs" / f"c{index}",
                     env_id,
@@ -551,6 +581,8 @@ def sweep_run(
             c, s = divmod(row["run"], seeds)
             rest = {k: v for k, v in row.items() if k not in ("run", "seed")}
             metric_rows.append({"config": group.indices[c], "seed": s, **rest})
+        if writer:  # this group's run directories are complete: a resume reads them back
+            runs.write_json(out / GROUPS, {"groups": group_info})
     if writer:
         runs.write_metrics(out / runs.METRICS, metric_rows)
 
@@ -614,6 +646,75 @@ def sweep_run(
             per_config, grid if not ranges else {}, out / "sweep.png", f"{algo.upper()} on {env_id}"
         )
     return summary
+
+
+GROUPS = "groups.json"  # the groups done so far, each written once its run directories are
+INTEGER_COLUMNS = ("seed", "update", "env_steps", "episodes")  # of a metrics row
+
+
+def check_same_settings(out: Path, record: dict[str, Any]) -> None:
+    """``ValueError`` naming ``out``'s config.json and each setting where the sweep it
+    describes differs from ``record`` (a resume must continue the same sweep)."""
+    saved = runs.read_json(out / runs.CONFIG)
+    differences = [
+        f"{key}={saved.get(key)!r} there but {value!r} here"
+        for key, value in runs.jsonable(record).items()
+        if json.dumps(saved.get(key), sort_keys=True) != json.dumps(value, sort_keys=True)
+    ]
+    if differences:
+        shown = "; ".join(differences[:5]) + ("; ..." if len(differences) > 5 else "")
+        raise ValueError(f"{out / runs.CONFIG} describes another sweep: {shown}")
+
+
+def read_groups(out: Path) -> list[dict[str, Any]]:
+    """The groups a sweep in ``out`` finished, in order ([] where none did)."""
+    if not (out / GROUPS).exists():
+        return []
+    groups = runs.read_json(out / GROUPS).get("groups")
+    if not isinstance(groups, list):
+        raise ValueError(f"{out / GROUPS} holds no list of groups")
+    return groups
+
+
+def load_group(out: Path, group: Group, seeds: int, info: dict[str, Any]) -> GroupResult:
+    """A finished group read back from its run directories ``out/runs/c<index>``, as
+    ``train_group`` returned it (no learned parameters: they are on disk already). A missing
+    or unreadable file is a ``ValueError`` naming it."""
+    evals, train_return, rows = [], [], []
+    for c, index in enumerate(group.indices):
+        run_dir = out / "runs" / f"c{index}"
+        try:
+            summary = runs.read_json(run_dir / runs.SUMMARY)
+            returns = np.load(run_dir / "eval_returns.npy", allow_pickle=False)
+            metrics = runs.read_metrics(run_dir / runs.METRICS)
+        except (OSError, ValueError, EOFError) as error:
+            raise ValueError(
+                f"{run_dir} of a finished group cannot be read ({error}); delete {out / GROUPS} "
+                f"to train every group again"
+            ) from None
+        if returns.shape[0] != seeds or len(metrics) % seeds:
+            raise ValueError(f"{run_dir} holds runs of another number of seeds than {seeds}")
+        evals += [evaluate_lib.summarize(r, summary["eval_crn"]) for r in returns]
+        for row in metrics:
+            row = {k: int(v) if k in INTEGER_COLUMNS else v for k, v in row.items()}
+            rows.append({"run": c * seeds + row["seed"], **row})
+        for s in range(seeds):
+            last = [r for r in metrics if int(r["seed"]) == s][-1]
+            train_return.append(last.get("episode_return", np.nan))
+    size = info["batch_size"]  # the order train_group logs in: batch, update, run
+    rows.sort(key=lambda r: (r["run"] // size, r["update"], r["run"]))
+    return GroupResult(
+        None,
+        np.array(train_return),
+        evals,
+        rows,
+        info["compile_s"],
+        info["train_s"],
+        info["wall_s"],
+        info["batches"],
+        size,
+        info["run_bytes_estimate"],
+    )
 
 
 def save_run(

@@ -206,6 +206,39 @@ class Progress:
         print(line if tty else line.lstrip("\r"), end=end, file=sys.stderr, flush=True)
 
 
+class NonFinite(ValueError):
+    """Training produced NaN or inf (the message says where and what); ``saved_at``: the
+    update of the newest training state saved before it (None: none was)."""
+
+    def __init__(self, message: str, saved_at: int | None):
+        super().__init__(message)
+        self.saved_at = saved_at
+
+
+def non_finite(metrics: dict[str, np.ndarray], params: Any = None) -> list[str]:
+    """What is NaN or inf after a chunk: ``"value_loss (seed 0: inf; 1 of 2 seeds)"`` for
+    each metric, and each leaf of ``params`` (host arrays, leading seeds axis), that is not
+    finite everywhere. Run in Python between chunks: one pass over the chunk's metrics and
+    the parameters."""
+    found = []
+    named = [(k, np.asarray(v)) for k, v in metrics.items()]
+    if params is not None:
+        named += [
+            (f"parameter {jax.tree_util.keystr(path)}", np.asarray(leaf))
+            for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+        ]
+    for name, values in named:
+        if not np.issubdtype(values.dtype, np.inexact) or values.ndim == 0:
+            continue
+        bad = ~np.isfinite(values.reshape(len(values), -1))
+        if bad.any():
+            run = int(np.argmax(bad.any(-1)))
+            first = values.reshape(len(values), -1)[run][np.argmax(bad[run])]
+            runs_bad = int(bad.any(-1).sum())
+            found.append(f"{name} (seed {run}: {first}; {runs_bad} of {len(values)} seeds)")
+    return found
+
+
 def compile_chunks(
     layout: distributed.Layout, make_chunk: Callable[[int], Callable], state: Any, sizes: list[int]
 ) -> dict[int, Any]:
@@ -240,6 +273,7 @@ def train_chunks(
     checkpoint: Callable[[Any, int, list[dict[str, Any]], float, float], None] | None = None,
     progress: Progress | None = None,
     on_chunk: Callable[[int], None] | None = None,
+    watch: Callable[[Any], Any] | None = None,
 ) -> Chunked:
     """Train ``state`` (a leading axis of runs) from update ``done`` to ``num_updates`` in the
     chunks of ``chunk_sizes(num_updates)``, with ``compiled`` (``compile_chunks``).
@@ -249,6 +283,10 @@ def train_chunks(
     (its time is counted apart, not as training); the progress line; ``on_chunk(done)``.
     ``train_s`` and ``checkpoint_s`` carry on from an earlier session (resume). Each chunk
     donates its input state; nothing else here holds it.
+
+    With ``watch`` (state -> host copies of the parameters, leading runs axis), a chunk whose
+    metrics or parameters hold NaN or inf stops the run with ``NonFinite`` before its state is
+    saved, so the newest saved state stays the last good one.
     """
     sizes = chunk_sizes(num_updates)
     first = chunks_done(done, num_updates, sizes[0])
@@ -256,11 +294,22 @@ def train_chunks(
         raise ValueError(f"{done} updates is not the end of a chunk of {sizes[0]} updates")
     rows = list(rows or [])
     last_return = np.array([])
+    saved_at = done if done else None  # a resumed run starts from a saved state
     clock = time.perf_counter() - train_s - checkpoint_s  # training time = now - clock - ckpt
     for n in sizes[first:]:
         state, metrics = compiled[n](state)
         metrics = jax.device_get(metrics)
         elapsed = time.perf_counter() - clock - checkpoint_s
+        if watch is not None:
+            bad = non_finite(metrics, watch(state))
+            if bad:
+                chunk = chunks_done(done, num_updates, sizes[0]) + 1
+                raise NonFinite(
+                    f"training stopped at update {done + n} of {num_updates} (chunk {chunk} of "
+                    f"{len(sizes)}, {(done + n) * steps_per_update:,} env steps per run): not "
+                    f"finite: {'; '.join(bad)}",
+                    saved_at,
+                )
         rows += chunk_rows(metrics, done, steps_per_update, elapsed)
         last_return = chunk_returns(metrics)
         done += n
@@ -269,6 +318,7 @@ def train_chunks(
         ):
             saving = time.perf_counter()
             checkpoint(state, done, rows, saving - clock - checkpoint_s, checkpoint_s)
+            saved_at = done
             checkpoint_s += time.perf_counter() - saving
         if progress is not None:
             progress(done, n, last_return, elapsed)
@@ -445,22 +495,28 @@ def train_run(
             save_state(out, whole, meta, progress_now)
             runs.write_metrics(out / runs.METRICS, rows)
 
-    loop = train_chunks(
-        compiled,
-        state,
-        learner.num_updates,
-        learner.steps_per_update,
-        done=done,
-        rows=rows,
-        train_s=before["train_s"],
-        checkpoint_s=before["checkpoint_s"],
-        every=every if checkpoints else None,
-        checkpoint=checkpoint,
-        progress=Progress(learner.num_updates, learner.steps_per_update, seeds)
-        if progress and writer
-        else None,
-        on_chunk=on_chunk,
-    )
+    try:
+        loop = train_chunks(
+            compiled,
+            state,
+            learner.num_updates,
+            learner.steps_per_update,
+            done=done,
+            rows=rows,
+            train_s=before["train_s"],
+            checkpoint_s=before["checkpoint_s"],
+            every=every if checkpoints else None,
+            checkpoint=checkpoint,
+            progress=Progress(learner.num_updates, learner.steps_per_update, seeds)
+            if progress and writer
+            else None,
+            on_chunk=on_chunk,
+            watch=lambda state: layout.gather(learner.agent(state)),
+        )
+    except NonFinite as error:
+        raise NonFinite(
+            f"{error}. {non_finite_advice(built.config, out, error.saved_at)}", error.saved_at
+        ) from None
     agent = layout.gather(learner.agent(loop.state))  # whole, in every process
     results = evaluate_agents(built, agent, episodes)
     summary = run_summary(
@@ -484,6 +540,27 @@ def train_run(
     write_run(out, summary, agent, results, loop.rows)
     (out / runs.STATE_PREV).unlink(missing_ok=True)  # the final state.msgpack is what counts
     return summary
+
+
+def non_finite_advice(config: Any, out: Path, saved_at: int | None) -> str:
+    """The likely causes of a non-finite run, from its ``config``, and what was kept in
+    ``out``: the last good training state (``saved_at``) or none."""
+    causes = []
+    if hasattr(config, "lr"):
+        causes.append(f"a learning rate too high (lr={config.lr:g}; try --set lr=...)")
+    if getattr(config, "normalize_reward", True) is False:
+        causes.append("rewards too large for float32 (normalize_reward is off)")
+    elif hasattr(config, "reward_scale"):
+        causes.append(f"rewards too large (reward_scale={config.reward_scale:g})")
+    else:
+        causes.append("rewards too large (the env's prices and costs set their scale)")
+    kept = (
+        f"the last good training state (update {saved_at}) is kept in {out / runs.STATE}; "
+        f"resuming from it meets the same numbers, so change the settings and train afresh"
+        if saved_at is not None
+        else "no training state had been saved yet"
+    )
+    return f"Likely cause: {' or '.join(causes)}. Nothing after it was saved: {kept}"
 
 
 def config_dict(config: Any) -> dict[str, Any]:
@@ -524,6 +601,12 @@ def load_run(run_dir: str | Path) -> LoadedRun:
     """Env, learner and learned parameters of a finished ``jaxinv train`` run."""
     run_dir = Path(run_dir)
     saved = runs.read_json(run_dir / runs.CONFIG)
+    if not isinstance(saved.get("algo"), str):
+        what = saved.get("command") or ("sweep" if "configurations" in saved else "other")
+        raise ValueError(
+            f"{run_dir} is a jaxinv {what} directory, not one training run: its learners' runs "
+            f"are in its subdirectories"
+        )
     built = build(saved["env"], saved["algo"], saved["overrides"])
     keys = jax.random.split(jax.random.PRNGKey(0), saved["seeds"])
     template = jax.eval_shape(lambda k: built.learner.agent(jax.vmap(built.learner.init)(k)), keys)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -140,37 +143,26 @@ def test_bad_learner_key_fails_before_anything_trains(tmp_path):
         main(["compare", "--algos", "ppo", "--baselines", "base", "--out", str(tmp_path / "c")])
 
 
-def test_compare_end_to_end_tiny(tmp_path, capsys):
-    out = tmp_path / "cmp"
-    main(
-        [
-            "compare",
-            "--env",
-            "InvManagement-v1",
-            "--algos",
-            "ppo,small=a2c",
-            "--seeds",
-            "2",
-            "--total-steps",
-            "960",
-            "--episodes",
-            "30",
-            "--baselines",
-            "constant,base_stock",
-            "--set",
-            "base_stock.paths=20",
-            "--set",
-            "ppo.num_envs=16",
-            "--set",
-            "small.num_envs=16",
-            "--set",
-            "env.periods=6",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
-    printed = capsys.readouterr().out
+TINY = [
+    "compare", "--env", "InvManagement-v1", "--algos", "ppo,small=a2c", "--seeds", "2",
+    "--total-steps", "960", "--episodes", "30", "--baselines", "constant,base_stock",
+    "--set", "base_stock.paths=20", "--set", "ppo.num_envs=16", "--set", "small.num_envs=16",
+    "--set", "env.periods=6", "--quiet",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_compare(tmp_path_factory):
+    """A tiny comparison, uninterrupted: ``(its directory, what it printed)``."""
+    out = tmp_path_factory.mktemp("compare") / "cmp"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        main([*TINY, "--out", str(out)])
+    return out, printed.getvalue()
+
+
+def test_compare_end_to_end_tiny(tiny_compare):
+    out, printed = tiny_compare
     assert "| small (a2c) | learner |" in printed
     for name in ("results.md", "results.csv", "summary.json", "learning_curves.png"):
         assert (out / name).stat().st_size > 0, name
@@ -206,6 +198,54 @@ def test_compare_end_to_end_tiny(tmp_path, capsys):
     )
 
 
+def test_resume_after_a_crash_runs_only_what_was_unfinished(tiny_compare, tmp_path, monkeypatch):
+    """A comparison that died after its last learner's final training state was saved,
+    before its evaluation (its directory as the crash left it: the uninterrupted one without
+    the comparison's tables and that learner's evaluation); ``--resume`` reads the baselines
+    and the first learner back, evaluates the last one from its saved state, and ends with
+    the uninterrupted comparison's evaluations and table (times aside). Changed flags and
+    damaged files are named."""
+    reference, _ = tiny_compare
+    out = tmp_path / "cmp"
+    shutil.copytree(reference, out)
+    for name in ("summary.json", "results.md", "results.csv", "learning_curves.png"):
+        (out / name).unlink()
+    for name in ("summary.json", "eval_returns.npy", "learning_curve.png", "checkpoint.msgpack"):
+        (out / "small" / name).unlink()
+    with pytest.raises(SystemExit, match="To continue it: jaxinv compare --resume"):
+        main([*TINY, "--out", str(out)])
+    train_run, evaluate_baseline = compare.training.train_run, compare.baselines.evaluate_baseline
+    ran = []
+    monkeypatch.setattr(
+        compare.training, "train_run", lambda *a, **k: ran.append(a[3]) or train_run(*a, **k)
+    )
+    monkeypatch.setattr(
+        compare.baselines,
+        "evaluate_baseline",
+        lambda *a, **k: ran.append(a[1]) or evaluate_baseline(*a, **k),
+    )
+    with contextlib.redirect_stdout(io.StringIO()):
+        main(["compare", "--resume", str(out), "--quiet"])
+    assert ran == [out / "small"]  # resume_run: no training left, the evaluation only
+    for policy in ("constant", "base_stock", "ppo", "small"):
+        np.testing.assert_array_equal(
+            np.load(out / policy / "eval_returns.npy"),
+            np.load(reference / policy / "eval_returns.npy"),
+        )
+    times = ("train_s", "compile_s", "wall_s")
+    with open(out / "results.csv") as f, open(reference / "results.csv") as g:
+        got, want = list(csv.DictReader(f)), list(csv.DictReader(g))
+    assert [{k: v for k, v in r.items() if k not in times} for r in got] == [
+        {k: v for k, v in r.items() if k not in times} for r in want
+    ]
+
+    with pytest.raises(SystemExit, match=r"--seeds 3 \(the comparison has 2\)"):
+        main(["compare", "--resume", str(out), "--seeds", "3"])
+    (out / "constant" / "eval_returns.npy").write_bytes(b"damaged")
+    with pytest.raises(SystemExit, match=r"constant/eval_returns.npy cannot be read"):
+        main(["compare", "--resume", str(out), "--quiet"])
+
+
 def test_learning_curve_axis_keeps_the_final_levels_and_cuts_early_training():
     from jaxinv import plots
 
@@ -220,3 +260,42 @@ def test_learning_curve_axis_keeps_the_final_levels_and_cuts_early_training():
     # Equal levels still give a window of positive height.
     bottom, top = plots.focus_limits([100.0, 100.0], lows=[-1e4], highs=[100.0])
     assert bottom < 100.0 < top
+
+
+def test_few_seeds_are_drawn_one_by_one_and_many_with_a_band(tmp_path, monkeypatch):
+    """Below FEW_SEEDS a learner's seeds are drawn each as a thin line under the mean (a
+    95% t-band of 2 seeds is mostly the t quantile, 12.7); from FEW_SEEDS on, the mean and its
+    band. The legend says which."""
+    from matplotlib.axes import Axes
+
+    from jaxinv import plots
+
+    def rows(seeds: int) -> list[dict[str, float]]:
+        return [
+            {"seed": s, "update": u, "env_steps": 10.0 * u, "wall_s": 0.1 * u,
+             "episode_return": -100.0 + u + s}
+            for s in range(seeds)
+            for u in range(1, 6)
+        ]  # fmt: skip
+
+    drawn = {"plot": 0, "fill_between": 0}  # calls of each drawing method
+
+    def counting(name: str):
+        method = getattr(Axes, name)
+
+        def counted(*args, **kwargs):
+            drawn[name] += 1
+            return method(*args, **kwargs)
+
+        return counted
+
+    for name in drawn:
+        monkeypatch.setattr(Axes, name, counting(name))
+    few = plots.compare_curves({"ppo": rows(2)}, {"base_stock": -90.0}, tmp_path / "a.png", "t")
+    assert few == ["ppo (2 seeds: each thin, mean thick)", "base_stock: -90.0"]
+    assert drawn == {"plot": 2 * (2 + 1), "fill_between": 0}  # 2 panels: 2 seeds, the mean
+    drawn.update(plot=0)
+    many = plots.compare_curves({"ppo": rows(plots.FEW_SEEDS)}, {}, tmp_path / "b.png", "t")
+    assert many == [f"ppo ({plots.FEW_SEEDS} seeds: mean, 95% band)"]
+    assert drawn == {"plot": 2, "fill_between": 2}
+    assert (tmp_path / "a.png").stat().st_size > 10_000

@@ -62,6 +62,7 @@ def overrides(algo: str) -> dict:
 
 def child_env(devices: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JAXINV_")}
+    env[cli.CACHE_VAR] = os.environ.get(cli.CACHE_VAR, "0")  # never the user's cache
     env["XLA_FLAGS"] = f"{distributed.HOST_DEVICE_FLAG}={devices} {FAST_COMPILE}"
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)

@@ -11,6 +11,8 @@ import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -273,6 +275,32 @@ def test_cli_resume_finishes_the_run_then_says_it_is_finished(ppo_runs, tmp_path
     with pytest.raises(SystemExit, match="checkpoint_every=0 must be at least 1"):
         cli.main(["train", "--algo", "ppo", "--out", str(tmp_path / "x"), "--checkpoint-every=0"])
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_resume_takes_over_a_killed_runs_lock_and_the_finished_run_is_guarded(
+    ppo_runs, tmp_path, capsys
+):
+    """A process killed while training leaves its lock file behind (pid dead): ``--resume``
+    takes it over and finishes; ``train --out`` on the finished run is then refused, naming
+    it, until ``--overwrite``."""
+    _, _, crashed, _, _ = ppo_runs
+    run_dir = tmp_path / "run"
+    shutil.copytree(crashed, run_dir)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock = {"pid": dead.pid, "host": runs.platform.node(), "command": "train"}
+    (run_dir / runs.LOCK).write_text(json.dumps(lock))
+    cli.main(["train", "--resume", str(run_dir), "--quiet", "--episodes", "4"])
+    captured = capsys.readouterr()
+    assert f"took over the lock of pid {dead.pid}" in captured.err
+    assert "ppo greedy policy: mean return" in captured.out
+    assert not (run_dir / runs.LOCK).exists()
+    argv = ["train", "--algo", "ppo", "--out", str(run_dir), "--quiet"]
+    with pytest.raises(SystemExit, match="finished jaxinv train run") as refused:
+        cli.main(argv)
+    assert "(ppo on InvManagement-v1, 2 seeds, 1,000 env steps)" in str(refused.value)
+    assert "--overwrite" in str(refused.value)
+    assert json.loads((run_dir / runs.SUMMARY).read_text())["resumed_at"] == [20]
 
 
 def test_a_prime_update_count_runs_in_about_log_chunks_and_resumes_bitwise(tmp_path):

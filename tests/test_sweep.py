@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from jaxinv import agents, runs, sweep, training
+from jaxinv import agents, cli, runs, sweep, training
 from jaxinv.agents import base
 
 ENV = "InvManagement-v1"
@@ -139,6 +140,54 @@ def test_results_csv_and_summary(ppo_sweep):
                   if configs["config"] in group["configurations"]}  # fmt: skip
         assert len(values) == 1 and len(group["configurations"]) == 2
     assert (out / "sweep.png").stat().st_size > 5_000
+
+
+def test_resume_after_a_crash_trains_only_the_unfinished_groups(ppo_sweep, tmp_path, monkeypatch):
+    """A sweep killed after its first group (groups.json lists it; the second group's run
+    directories were never written) resumes with ``jaxinv sweep --resume``: the first group is
+    read back, the second trains, and the tables, curves and evaluations come out as the
+    uninterrupted sweep's (the retrained group's wall times aside). Changed flags and
+    damaged files are named."""
+    reference, _ = ppo_sweep
+    out = tmp_path / "sweep"
+    shutil.copytree(reference, out)
+    groups = json.loads((out / sweep.GROUPS).read_text())["groups"]
+    assert len(groups) == 2
+    (out / sweep.GROUPS).write_text(json.dumps({"groups": groups[:1]}))
+    for index in groups[1]["configurations"]:
+        shutil.rmtree(out / "runs" / f"c{index}")
+    for name in ("summary.json", "results.csv", "metrics.csv", "sweep.png"):
+        (out / name).unlink()
+    trained, train_group = [], sweep.train_group
+    monkeypatch.setattr(
+        sweep, "train_group", lambda g, *a, **k: trained.append(g.label) or train_group(g, *a, **k)
+    )
+    cli.main(["sweep", "--resume", str(out), "--quiet"])
+    assert trained == [groups[1]["label"]]
+    redone = {str(c) for c in groups[1]["configurations"]}
+    for name, times in (("results.csv", "group_wall_s"), (runs.METRICS, "wall_s")):
+        got, want = read_rows(out / name), read_rows(reference / name)
+        assert len(got) == len(want) > 0
+        for a, b in zip(got, want, strict=True):
+            drop = (times,) if a["config"] in redone else ()
+            assert {k: v for k, v in a.items() if k not in drop} == {
+                k: v for k, v in b.items() if k not in drop
+            }
+    for c in range(4):
+        np.testing.assert_array_equal(
+            np.load(out / "runs" / f"c{c}" / "eval_returns.npy"),
+            np.load(reference / "runs" / f"c{c}" / "eval_returns.npy"),
+        )
+    want = json.loads((reference / "summary.json").read_text())
+    got = json.loads((out / "summary.json").read_text())
+    assert got["best"] == want["best"] and got["configurations"] == want["configurations"]
+
+    with pytest.raises(SystemExit, match=r"--seeds 3 \(the sweep has 2\)"):
+        cli.main(["sweep", "--resume", str(out), "--seeds", "3"])
+    first = groups[0]["configurations"][0]
+    (out / "runs" / f"c{first}" / "eval_returns.npy").write_bytes(b"damaged")
+    with pytest.raises(SystemExit, match=rf"c{first} of a finished group cannot be read"):
+        cli.main(["sweep", "--resume", str(out), "--quiet"])
 
 
 @pytest.mark.parametrize(
