@@ -419,17 +419,30 @@ def evaluate(
 
 
 def base_stock_orders(
-    lead_time: int, level: int, cap: int, position_bound: int | None = None
+    lead_time: int, level: int, cap: int, box: tuple[int, int] | None = None
 ) -> np.ndarray:
-    """``min((S - IP)^+, cap)`` on the box ``(position_bound or S, cap)``."""
-    bound = level if position_bound is None else position_bound
-    shape = box_shape(lead_time, bound, cap)
+    """``min((S - IP)^+, cap)`` on the box ``(B, r) = box`` (default ``(S, cap)``)."""
+    position_bound, order_bound = (level, cap) if box is None else box
+    shape = box_shape(lead_time, position_bound, order_bound)
     return np.clip(level - box_positions(shape), 0, cap).astype(np.int32)
 
 
+def padded_bound(bound: int) -> int:
+    """A box bound at least ``bound`` from a coarse ladder (4 sizes per octave), so that the
+    evaluations of a search share a few compilations; the box only adds transient states."""
+    size = max(int(bound) + 1, 1)
+    if size > 8:
+        step = 1 << (size - 1).bit_length() - 3
+        size = -(-size // step) * step
+    return size - 1
+
+
 def capped_base_stock(problem: Problem, level: int, cap: int, **kwargs: Any) -> Evaluation:
-    """Exact average cost of ``min((S - IP)^+, r)``: the box (S, r) holds its chain."""
-    return evaluate(problem, base_stock_orders(problem.lead_time, level, cap), level, cap, **kwargs)
+    """Exact average cost of ``min((S - IP)^+, r)``: a box with ``B >= S``, ``r' >= r`` holds
+    its chain (positions above ``S`` are transient: nothing is ordered there)."""
+    box = (padded_bound(level), padded_bound(cap))
+    orders = base_stock_orders(problem.lead_time, level, cap, box)
+    return evaluate(problem, orders, *box, **kwargs)
 
 
 def base_stock(problem: Problem, level: int, **kwargs: Any) -> Evaluation:
