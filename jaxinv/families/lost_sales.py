@@ -19,7 +19,13 @@ base-stock policy is ``base_stock`` with ``env.max_order`` at least its ``S``.
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats
 
 from jaxinv.envs import lost_sales
 from jaxinv.families import CompareSpec, Family
@@ -125,6 +131,77 @@ def _optimal(env, params, options: dict[str, Any]) -> Fitted:
     }
     table = {"position_bound": solution.position_bound, "order_bound": solution.order_bound}
     return policies.table_policy(solution.policy, solution.position_bound), table, extras
+
+
+# -- long-run evaluation -------------------------------------------------------------------------
+
+LONG_RUN = {"paths": 100, "periods": 10_000, "warm_up": 1_000}
+"""The long-run evaluation's defaults: paths, periods counted, periods discarded first."""
+
+
+@partial(jax.jit, static_argnames=("env", "policy", "paths", "periods", "warm_up"))
+def _path_costs(env, policy, params, key, *, paths, periods, warm_up):
+    """Mean cost per period of each path over ``periods`` after ``warm_up``, (paths,)."""
+    _, state = jax.vmap(env.reset, (0, None))(jax.random.split(key, paths), params)
+    obs = jax.vmap(env.get_obs, (0, None))(state, params)
+    demand_key, policy_key = jax.random.split(key)
+    transition = jax.vmap(env.transition, (0, 0, 0, None))
+
+    def period(carry, t):
+        state, obs, total = carry
+        action = policy(jax.random.fold_in(policy_key, t), obs, state)
+        demand = env.draw_demand(jax.random.fold_in(demand_key, t), state, params, (paths,))
+        obs, state, reward, _, _ = transition(demand, state, action, params)
+        total = total + jnp.where(t >= warm_up, -reward, 0.0).astype(jnp.float64)
+        return (state, obs, total), None
+
+    start = (state, obs, jnp.zeros(paths, jnp.float64))
+    (_, _, total), _ = jax.lax.scan(period, start, jnp.arange(warm_up + periods))
+    return total / periods
+
+
+def long_run_average_cost(
+    env: Any,
+    params: Any,
+    policies: dict[str, Any],
+    key: jax.Array,
+    *,
+    paths: int = LONG_RUN["paths"],
+    periods: int = LONG_RUN["periods"],
+    warm_up: int = LONG_RUN["warm_up"],
+    optimum: float | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Average cost per period of each policy from long runs, every policy on the same paths.
+
+    Each of ``paths`` runs starts from the env's initial state, discards ``warm_up`` periods
+    and averages the cost of the next ``periods`` (no resets: the horizon is ignored). Demand
+    depends on ``key`` and the period only, so every policy sees the same demand paths.
+    Returns ``name -> {"average_cost", "std", "ci95", "paths", "per_path"}`` (t interval over
+    paths; ``per_path`` (paths,) for paired comparisons) and, with ``optimum`` given (or an
+    ``"optimal"`` policy among them), ``"gap_pct"`` to it.
+    """
+    results = {}
+    with jax.enable_x64(True):
+        for name, policy in policies.items():
+            per_path = np.asarray(
+                _path_costs(env, policy, params, key, paths=paths, periods=periods, warm_up=warm_up)
+            )
+            mean, std = float(per_path.mean()), float(per_path.std(ddof=1))
+            half = float(stats.t.ppf(0.975, paths - 1)) * std / np.sqrt(paths)
+            results[name] = {
+                "average_cost": mean,
+                "std": std,
+                "ci95": [mean - half, mean + half],
+                "paths": paths,
+                "periods": periods,
+                "warm_up": warm_up,
+                "per_path": per_path,
+            }
+    best = optimum if optimum is not None else results.get("optimal", {}).get("average_cost")
+    if best is not None:
+        for row in results.values():
+            row["gap_pct"] = 100.0 * (row["average_cost"] / best - 1.0)
+    return results
 
 
 def _demo_policies(env, params) -> dict[str, Any]:
