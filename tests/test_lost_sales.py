@@ -51,6 +51,20 @@ def test_solver_reproduces_zipkin_s_optima_to_their_printed_precision(
     assert check["largest_position"] <= solution.position_bound
 
 
+def test_truncation_check_tells_a_bound_reached_from_a_bound_that_binds():
+    # Poisson, L = 1, p = 19: the optimal policy orders q_bar = 9 and up to S_bar = 15 on
+    # recurrent states (the bounds are inclusive); one unit wider changes nothing.
+    problem = zipkin("poisson", 1, 19)
+    check = solver.truncation_check(problem, solver.solve(problem))
+    assert check["order_bound_hits"] > 0 and not check["binds"]
+    assert check["widened"]["largest_order"] == problem.order_bound
+    # Bounds three units tighter than Zipkin's do bind, and the check says so.
+    tight = zipkin("poisson", 2, 4, widen=-3)
+    check = solver.truncation_check(tight, solver.solve(tight))
+    assert check["binds"]
+    assert check["widened"]["average_cost"] < solver.solve(tight).average_cost - 1e-3
+
+
 # Best (uncapped) base-stock gap to the optimum, Poisson mean 5, h = 1, in % (the Deep
 # Controlled Learning authors' logs, Temizoz et al. 2025, as quoted in issue 15); all twelve
 # cells are in benchmarks/lost_sales_solve.py.

@@ -25,12 +25,14 @@ matrix product: ``A[(x0, x1), z] = P((x0 - d)^+ + x1 = z)`` times ``v`` laid out
 a truncated box) by the same iteration without the minimum, on the states the policy keeps:
 ``x0 + ... + x_{L-1} <= position_bound`` and orders ``<= order_bound``. ``base_stock`` and
 ``capped_base_stock`` evaluate those classes; ``myopic_orders`` is Zipkin's myopic policy.
-``truncation_check`` says whether the optimal policy touches a truncation bound on its
-recurrent states (it should not, as the bounds are proven).
+``truncation_check`` tests that the truncation does not bind: where the optimal policy's
+recurrent states reach a bound (allowed: the bounds are inclusive), it solves again with wider
+bounds and compares.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -59,6 +61,7 @@ class Problem:
     lost_sale_cost: float  # p
     order_cost: float = 0.0  # c per unit ordered
     max_order: int | None = None  # the env's cap on one order (None: no cap)
+    widen: int = 0  # units added to both truncation bounds (checks; negative: tighter)
 
     @property
     def ratio(self) -> float:
@@ -66,14 +69,14 @@ class Problem:
 
     @property
     def order_bound(self) -> int:
-        """``q_bar``: Zipkin's bound on an optimal order, within the env's cap."""
-        bound = quantile(self.pmf, self.ratio)
+        """``q_bar``: Zipkin's bound on an optimal order (+ ``widen``), within the env's cap."""
+        bound = quantile(self.pmf, self.ratio) + self.widen
         return bound if self.max_order is None else min(bound, self.max_order)
 
     @property
     def position_bound(self) -> int:
-        """``S_bar``: the ``p/(p+h)`` quantile of ``L + 1`` periods' demand."""
-        return quantile(convolve_power(self.pmf, self.lead_time + 1), self.ratio)
+        """``S_bar``: the ``p/(p+h)`` quantile of ``L + 1`` periods' demand (+ ``widen``)."""
+        return quantile(convolve_power(self.pmf, self.lead_time + 1), self.ratio) + self.widen
 
 
 def problem_from_env(env: Any, params: Any) -> Problem:
@@ -577,27 +580,44 @@ def _successors(states, orders, shape, *, draw=None, support=None):
     return np.concatenate(out)
 
 
-def truncation_check(problem: Problem, solution: Solution) -> dict[str, Any]:
-    """Whether the optimal policy touches a truncation bound on its recurrent states.
-
-    ``order_bound_hits``: recurrent states ordering ``q_bar`` where ``q_bar`` is Zipkin's bound
-    and not the env's own cap; ``position_bound_hits``: recurrent states ordering up to exactly
-    ``S_bar``. Both should be 0 (the bounds are proven); ``binds`` is True otherwise.
-    """
+def _bound_use(problem: Problem, solution: Solution) -> dict[str, Any]:
+    """How the optimal policy's recurrent states use the truncation bounds."""
     states = recurrent_states(problem, solution.policy, solution.position_bound)
     orders = solution.policy[tuple(states.T)]
     positions = states.sum(1) + orders
     env_cap = problem.max_order is not None and solution.order_bound == problem.max_order
-    order_hits = 0 if env_cap else int((orders == solution.order_bound).sum())
-    position_hits = int((positions == solution.position_bound).sum())
     return {
         "recurrent_states": int(states.shape[0]),
-        "order_bound_hits": order_hits,
-        "position_bound_hits": position_hits,
+        "order_bound_hits": 0 if env_cap else int((orders == solution.order_bound).sum()),
+        "position_bound_hits": int((positions == solution.position_bound).sum()),
         "largest_order": int(orders.max()),
         "largest_position": int(positions.max()),
-        "binds": bool(order_hits or position_hits),
     }
+
+
+def truncation_check(problem: Problem, solution: Solution) -> dict[str, Any]:
+    """Whether the truncation of the state space binds the optimal policy.
+
+    Zipkin's bounds are inclusive (an optimal order may reach ``q_bar``, an order-up-to level
+    ``S_bar``), so a recurrent state at a bound proves nothing either way. Where none is at a
+    bound the truncation does not bind. Otherwise the problem is solved again with both
+    bounds one unit wider: the truncation binds if that optimum's bracket lies wholly below
+    this one's, or if its policy goes beyond the original bounds on its recurrent states.
+    """
+    use = _bound_use(problem, solution)
+    use["binds"] = False
+    if use["order_bound_hits"] or use["position_bound_hits"]:
+        wider_problem = dataclasses.replace(problem, widen=problem.widen + 1)
+        wider = solve(wider_problem)
+        wider_use = _bound_use(wider_problem, wider)
+        better = wider.upper < solution.lower  # brackets apart: a strictly lower optimum
+        beyond = (
+            wider_use["largest_order"] > solution.order_bound
+            or wider_use["largest_position"] > solution.position_bound
+        )
+        use["widened"] = {**wider_use, "average_cost": wider.average_cost}
+        use["binds"] = bool(beyond or better)
+    return use
 
 
 def integer_bounds(problem: Problem) -> dict[str, int]:
