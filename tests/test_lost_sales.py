@@ -219,6 +219,11 @@ def test_exact_average_costs_lie_within_the_simulated_confidence_intervals(defau
         # A 99.99% interval: the fixed key makes this deterministic, the margin keeps it honest.
         assert abs(row["average_cost"] - exact) < 2.0 * half, (name, row["ci95"], exact)
         assert half < 0.02  # tight enough to tell the policies apart (4.40 to 4.58)
+        # The summary's own long run (100 paths x 10,000 periods, the family's fixed paths).
+        own = extras["long_run"]
+        own_half = own["ci95"][1] - own["average_cost"]
+        assert abs(own["average_cost"] - exact) < 2.0 * own_half, (name, own, exact)
+        assert (own["paths"], own["periods"], own["warm_up"]) == (100, 10_000, 1_000)
     # Same paths: the optimum's per-path costs are below the others' on average, clearly.
     for name in ("base_stock", "myopic"):
         diff = runs[name]["per_path"] - runs["optimal"]["per_path"]

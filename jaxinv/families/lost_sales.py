@@ -1,7 +1,9 @@
 """LostSales (Zipkin's periodic-review lost-sales system, ``jaxinv/envs/lost_sales.py``).
 
 Baselines, each with its exact long-run average cost (``expected_average_cost``, cost per
-period, from ``jaxinv.solvers.lost_sales``) in its summary beside the simulated evaluation:
+period, from ``jaxinv.solvers.lost_sales``) in its summary beside the simulated evaluation,
+and ``long_run``: its simulated average cost per period over 100 paths x 10,000 periods after
+1,000 (``long_run_average_cost``; the same paths for every baseline):
 
 - ``base_stock``: order up to ``S`` on the inventory position, orders capped only by the
   env's ``max_order``; ``S`` searched by exact evaluation (option ``S`` fixes it);
@@ -204,6 +206,29 @@ def long_run_average_cost(
     return results
 
 
+LONG_RUN_SEED = 2008
+"""Every baseline's long run uses the demand paths of ``jax.random.key(LONG_RUN_SEED)``."""
+
+
+def with_long_run(fit):
+    """``fit`` plus ``extras["long_run"]``: the policy's ``long_run_average_cost`` on the
+    family's fixed long-run paths (the same for every baseline, so their costs pair). Option
+    ``long_run_paths`` sets the number of paths (default 100; 0 skips it)."""
+
+    def fit_with_long_run(env, params, options: dict[str, Any]) -> Fitted:
+        paths = _whole(options, "long_run_paths", 0)
+        paths = LONG_RUN["paths"] if paths is None else paths
+        policy, policy_params, extras = fit(env, params, options)
+        if paths:
+            key = jax.random.key(LONG_RUN_SEED)
+            run = long_run_average_cost(env, params, {"policy": policy}, key, paths=max(paths, 2))
+            extras["long_run"] = {k: v for k, v in run["policy"].items() if k != "per_path"}
+        return policy, policy_params, extras
+
+    fit_with_long_run.__doc__ = fit.__doc__
+    return fit_with_long_run
+
+
 def _demo_policies(env, params) -> dict[str, Any]:
     """``jaxinv demo``: base-stock at Zipkin's bound S_bar (the backorder system's level)."""
     from jaxinv.policies import lost_sales as policies
@@ -223,10 +248,10 @@ FAMILY = Family(
         "by relative value iteration, base-stock, capped base-stock and myopic policies",
     },
     baselines={
-        "base_stock": _base_stock,
-        "capped_base_stock": _capped_base_stock,
-        "myopic": _myopic,
-        "optimal": _optimal,
+        "base_stock": with_long_run(_base_stock),
+        "capped_base_stock": with_long_run(_capped_base_stock),
+        "myopic": with_long_run(_myopic),
+        "optimal": with_long_run(_optimal),
     },
     compare=CompareSpec(
         baselines=("base_stock", "capped_base_stock", "myopic", "optimal"),
