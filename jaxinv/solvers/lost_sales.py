@@ -536,7 +536,7 @@ def _descend(cost_of, start: int):
 
 
 def recurrent_states(
-    problem: Problem, orders: np.ndarray, position_bound: int, steps: int = 2000, seed: int = 0
+    problem: Problem, orders: np.ndarray, steps: int = 2000, seed: int = 0
 ) -> np.ndarray:
     """The states (L,) a policy on a box keeps visiting: the set reachable from a state a
     simulation of ``steps`` periods ends in (that state is recurrent for a unichain policy
@@ -556,7 +556,6 @@ def recurrent_states(
         keys = [tuple(int(i) for i in np.unravel_index(f, shape)) for f in new]
         seen.update(keys)
         frontier = np.array(keys, np.int64).reshape(-1, len(shape))
-    del position_bound
     return np.array(sorted(seen), np.int64)
 
 
@@ -582,7 +581,7 @@ def _successors(states, orders, shape, *, draw=None, support=None):
 
 def _bound_use(problem: Problem, solution: Solution) -> dict[str, Any]:
     """How the optimal policy's recurrent states use the truncation bounds."""
-    states = recurrent_states(problem, solution.policy, solution.position_bound)
+    states = recurrent_states(problem, solution.policy)
     orders = solution.policy[tuple(states.T)]
     positions = states.sum(1) + orders
     env_cap = problem.max_order is not None and solution.order_bound == problem.max_order
