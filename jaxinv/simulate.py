@@ -23,7 +23,8 @@ Rollout = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 def make_rollout(
     env, params, policy: Policy, num_envs: int, num_steps: int, per_env_keys: bool = False
 ) -> Rollout:
-    """``key -> (return_sum, episodes)``, both (num_envs,): summed returns of finished episodes.
+    """``key -> (return_sum, episodes)``, both (num_envs,): summed returns of finished episodes
+    (ended by termination or, for an env that truncates, by truncation).
 
     Steps with ``env.step_many`` (one key per batch); ``per_env_keys=True`` uses the gymnax
     idiom instead, ``vmap(env.step)`` with a key split off for every chain every period.
@@ -42,7 +43,8 @@ def make_rollout(
             obs, state, running, total, episodes = carry
             policy_key, env_key = jax.random.split(step_key)
             action = policy(policy_key, obs, state)
-            obs, state, reward, done, _, _ = step(env_key, state, action)
+            obs, state, reward, terminated, truncated, _ = step(env_key, state, action)
+            done = terminated | truncated  # an episode ends either way (auto-reset)
             running = running + reward
             total = total + jnp.where(done, running, 0.0)
             episodes = episodes + done

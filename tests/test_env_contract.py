@@ -50,6 +50,14 @@ _RICHER: dict[str, dict[str, Any]] = {
         "dist_param": {"mu": 4},
         "observation": "full",
     },
+    "LostSales-v0": {
+        "horizon": 9,
+        "lead_time": 3,
+        "demand": "geometric",
+        "demand_mean": 2.0,
+        "lost_sale_cost": 9.0,
+        "initial_state": [4, 1, 2],
+    },
     "RetailStore-v0": {
         "horizon": 9,
         "capacity": 12,
@@ -64,6 +72,7 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "InvManagement-v0": ({"dist_param": {"mu": 5}}, {"periods": 7}),
     "InvManagement-v1": ({"p": 2.5}, {"observation": "orgym"}),
     "RetailStore-v0": ({"holding_cost": 2.0}, {"horizon": 10}),
+    "LostSales-v0": ({"holding_cost": 2.0}, {"horizon": 10}),
 }
 
 ENV_IDS = jaxinv.registered_envs
@@ -144,7 +153,8 @@ def random_run(env_id: str):
 def test_reset_and_step_shapes_and_dtypes(env_id: str) -> None:
     env, params = smoke(env_id)
     assert isinstance(env, InventoryEnv) and env.name == env_id
-    assert env.never_truncates and isinstance(env.horizon, int) and env.horizon > 0
+    assert isinstance(env.never_truncates, bool) and isinstance(env.horizon, int)
+    assert env.horizon > 0
     obs_space, action_space = env.observation_space(params), env.action_space(params)
     obs0, pre, (obs, _, reward, terminated, truncated, info) = random_run(env_id)
     steps = EPISODES * env.horizon + 1
@@ -180,13 +190,16 @@ def test_observations_lie_in_the_observation_space(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_auto_reset_at_the_horizon(env_id: str) -> None:
+    """Episodes end at the horizon: a termination (a real end), or a truncation (a time limit)
+    for an env with ``never_truncates = False``; never both, and never elsewhere."""
     env, params = smoke(env_id)
     obs0, pre, (obs, state, _, terminated, truncated, info) = random_run(env_id)
     h = env.horizon
     ends = [e * h - 1 for e in range(1, EPISODES + 1)]
     terminated, truncated = np.asarray(terminated), np.asarray(truncated)
-    assert all(np.flatnonzero(terminated[:, n]).tolist() == ends for n in range(BATCH))
-    assert not truncated.any()
+    ending, other = (terminated, truncated) if env.never_truncates else (truncated, terminated)
+    assert all(np.flatnonzero(ending[:, n]).tolist() == ends for n in range(BATCH))
+    assert not other.any()
     np.testing.assert_array_equal(pre.time[:, 0], np.tile(np.arange(h), EPISODES + 1)[: len(obs)])
     final = np.asarray(info["final_observation"])
     for t in range(len(obs)):
@@ -196,10 +209,12 @@ def test_auto_reset_at_the_horizon(env_id: str) -> None:
             assert (final[t] != obs[t]).any()
         else:
             np.testing.assert_array_equal(final[t], obs[t])
-    # gymnax's helpers agree (jaxinv's step does not call them).
+    # gymnax's helpers agree (jaxinv's step reads is_truncated only for an env that truncates).
     last = jax.tree.map(lambda x: x[ends[0], 0], pre)
     assert not bool(env.is_terminated(last, params)) and not bool(env.is_truncated(last, params))
-    assert bool(env.is_terminated(last.replace(time=last.time + 1), params))
+    after = last.replace(time=last.time + 1)
+    assert bool(env.is_terminated(after, params)) == env.never_truncates
+    assert bool(env.is_truncated(after, params)) != env.never_truncates
 
 
 # -- compilation and identity ------------------------------------------------------------------
@@ -316,10 +331,13 @@ def test_step_many_equals_transition_given_its_demand(env_id: str) -> None:
     np.testing.assert_allclose(info["final_observation"], ref_obs, rtol=2e-7, atol=0)
     np.testing.assert_array_equal(reward, ref_reward)
     np.testing.assert_array_equal(terminated, ref_terminated)
-    assert not np.asarray(truncated).any()
+    ref_truncated = (
+        np.zeros(n, bool) if env.never_truncates else np.asarray(states.time) + 1 >= env.horizon
+    )
+    np.testing.assert_array_equal(truncated, ref_truncated)
     for key, value in ref_info.items():
         np.testing.assert_array_equal(info[key], value, err_msg=key)
-    done = np.asarray(terminated)
+    done = np.asarray(terminated) | np.asarray(truncated)
     assert done.any() and not done.all()
     chex.assert_trees_all_equal(
         jax.tree.map(lambda x: x[~done], new), jax.tree.map(lambda x: x[~done], ref_state)

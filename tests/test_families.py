@@ -85,8 +85,8 @@ def test_tuned_defaults_are_valid_settings_and_yield_to_the_user(env_id, algo):
 @pytest.mark.parametrize(("env_id", "name"), BASELINE_CASES)
 def test_every_baseline_fits_and_is_evaluated_on_the_evaluation_set(env_id, name, tmp_path):
     overrides = {f"env.{k}": v for k, v in smoke(env_id).items()}
-    if name == "base_stock":
-        overrides["paths"] = 20
+    if name == "base_stock" and families.family_of(env_id).name == "InvManagement":
+        overrides["paths"] = 20  # the serial chain's simulated search, kept small
     summary = baselines.baseline_run(env_id, name, overrides, tmp_path / name, episodes=4)
     returns = np.load(tmp_path / name / "eval_returns.npy")
     assert returns.shape == (1, 4) and np.isfinite(returns).all()
@@ -113,8 +113,8 @@ def test_a_tiny_compare_runs_with_the_family_s_roles_and_figures(family_name, tm
     family = FAMILIES[family_name]
     env_id = next(iter(family.envs))
     sets = {f"env.{k}": v for k, v in smoke(env_id).items()}
-    if "base_stock" in family.compare.baselines:
-        sets["base_stock.paths"] = 20
+    if family.name == "InvManagement":
+        sets["base_stock.paths"] = 20  # the serial chain's simulated search, kept small
     out = tmp_path / "cmp"
     summary = compare.compare_run(
         env_id,

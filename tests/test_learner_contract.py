@@ -42,6 +42,7 @@ ENV_CONFIGS = {
     "InvManagement-v0": {"periods": 6},
     "InvManagement-v1": {"periods": 6},
     "RetailStore-v0": {"horizon": 14},
+    "LostSales-v0": {"horizon": 14},
 }
 # Rows of the batched call: (key, lr factor). Row 0 is the base run; row 1 another seed;
 # row 2 lr = 0 (nothing may move); row 3 a different rate.

@@ -9,8 +9,11 @@ base class ``InventoryEnv`` owns what follows from that:
   draws this period's demand.
 - ``step_many``: ``step`` for a batch sharing ``params`` with ONE key for the batch (one draw of
   random bits for all demands), the fast path of jaxinv's own rollouts.
-- ``step_env``, ``_auto_reset``, ``is_terminated`` / ``is_truncated`` (gymnax's API has them;
-  jaxinv's ``step`` ends episodes at the horizon and never truncates), ``never_truncates``.
+- ``step_env``, ``_auto_reset``, ``is_terminated`` / ``is_truncated`` (gymnax's API has them),
+  ``never_truncates``. By default the horizon is a real end (``terminated``) and nothing
+  truncates; a family whose problem has no end (``never_truncates = False``) ends its episodes
+  by truncation instead: its ``transition`` never terminates and ``step`` truncates where its
+  ``is_truncated`` holds (the horizon), so learners bootstrap there.
 - gymnax 1.0's transition-gradient hook: stepped observations and states pass through
   ``_apply_transition_gradient_policy`` (a ``stop_gradient`` unless gradients were enabled).
 - Equality and hashing by value: the class, every static setting, the transition-gradient flag
@@ -109,6 +112,7 @@ class InventoryEnv(environment.Environment):
     """
 
     never_truncates = True  # episodes end only at the planning horizon (a termination)
+    # False: the horizon is a time limit; ``step`` truncates where ``is_truncated`` holds.
     observation_settings: tuple[str, ...] = ()
     # Static settings that only describe how the default params were made (the dynamics read
     # the params themselves): left out of a fingerprint taken with params given.
@@ -203,17 +207,23 @@ class InventoryEnv(environment.Environment):
         info: dict[str, jax.Array],
         params: Any,
     ) -> tuple[jax.Array, Any, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
-        """gymnax's auto-reset: where an episode ended, continue from a fresh reset (any batch
+        """gymnax's auto-reset: where an episode ended (terminated, or truncated by
+        ``is_truncated`` for an env that truncates), continue from a fresh reset (any batch
         shape of ``terminated``); ``info["final_observation"]`` keeps the stepped observation."""
         obs_reset, state_reset = self.reset_env(None, params)
+        if self.never_truncates:
+            truncated = jnp.zeros_like(terminated)
+        else:
+            limit = jnp.broadcast_to(self.is_truncated(state_step, params), terminated.shape)
+            truncated = limit & ~terminated
+        ended = terminated | truncated
 
         def reset(fresh: jax.Array, stepped: jax.Array) -> jax.Array:
-            ended = terminated.reshape(terminated.shape + (1,) * (stepped.ndim - terminated.ndim))
-            return jnp.where(ended, fresh, stepped)
+            where = ended.reshape(ended.shape + (1,) * (stepped.ndim - ended.ndim))
+            return jnp.where(where, fresh, stepped)
 
         state = jax.tree.map(reset, state_reset, state_step)
         obs = reset(obs_reset, obs_step)
-        truncated = jnp.zeros_like(terminated)
         info = {
             **info,
             "terminated": terminated,
@@ -232,9 +242,9 @@ class InventoryEnv(environment.Environment):
     ) -> tuple[jax.Array, Any, jax.Array, jax.Array, jax.Array, dict[str, Any]]:
         """gymnax's step with auto-reset, minus the key split: the reset is deterministic.
 
-        Returns ``(obs, state, reward, terminated, truncated, info)``; ``truncated`` is always
-        False (the horizon is a real end) and ``info["final_observation"]`` holds the
-        observation before an auto-reset.
+        Returns ``(obs, state, reward, terminated, truncated, info)``; ``truncated`` is False
+        unless the env truncates (``never_truncates = False``: at its horizon), and
+        ``info["final_observation"]`` holds the observation before an auto-reset.
         """
         params = self.default_params if params is None else params
         return self._auto_reset(*self.step_env(key, state, action, params), params)
@@ -264,8 +274,8 @@ class InventoryEnv(environment.Environment):
         return self._auto_reset(obs, new, reward, terminated, info, params)
 
     def is_truncated(self, state: Any, params: Any) -> jax.Array:
-        """Never: the planning horizon terminates the episode. (gymnax's API; jaxinv's ``step``
-        does not call it.)"""
+        """Never: the planning horizon terminates the episode. (gymnax's API; ``step`` reads
+        it only for an env with ``never_truncates = False``, which overrides it.)"""
         return jnp.zeros((), bool)
 
     def is_terminated(self, state: Any, params: Any) -> jax.Array:

@@ -155,9 +155,9 @@ def make(env_id: str, **config: Any) -> tuple[Any, Any]:
 
 
 def _register_builtin() -> None:
-    from jaxinv.families import retail, serial
+    from jaxinv.families import lost_sales, retail, serial
 
-    for family in (serial.FAMILY, retail.FAMILY):
+    for family in (serial.FAMILY, retail.FAMILY, lost_sales.FAMILY):
         register(family)
 
 
