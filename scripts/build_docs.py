@@ -26,7 +26,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "docs" / "results"
 BENCH = ROOT / "benchmarks" / "results"
-PAGES = ("README.md", "docs/**/*.md")
 
 # The headline table's rows: one comparison directory under docs/results/ per env family
 # (a `jaxinv compare` published there by scripts/publish_compare.py).
