@@ -161,7 +161,7 @@ def compare_block(name: str) -> str:
     """``docs/results/NAME/results.md`` without its title, then its figures."""
     text = (RESULTS / name / "results.md").read_text().rstrip("\n")
     title, _, rest = text.partition("\n")
-    lines = [f"*{title.lstrip('# ').strip()}.*", rest.strip("\n"), ""]
+    lines = [f"*{title.lstrip('# ').strip()}.*", "", rest.strip("\n"), ""]
     seeds = [
         f"{r['policy']} " + ", ".join(num(m) for m in r["seed_means"])
         for r in summary(name)["table"]
