@@ -52,6 +52,8 @@ BLOCK = re.compile(
 
 
 def load(path: Path) -> dict:
+    if not path.is_file():
+        raise SystemExit(f"{path.relative_to(ROOT)} is missing: a generated block reads it")
     return json.loads(path.read_text())
 
 
@@ -159,6 +161,7 @@ def headline() -> str:
 
 def compare_block(name: str) -> str:
     """``docs/results/NAME/results.md`` without its title, then its figures."""
+    summary(name)  # a clear error where the comparison is not published
     text = (RESULTS / name / "results.md").read_text().rstrip("\n")
     title, _, rest = text.partition("\n")
     lines = [f"*{title.lstrip('# ').strip()}.*", "", rest.strip("\n"), ""]
