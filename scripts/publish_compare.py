@@ -4,8 +4,10 @@
 
 First rebuilds the tables and the learning curves from RUN_DIR's own files with the current
 code (``jaxinv.compare.rewrite_results``: nothing is trained or evaluated again), then copies
-``results.md``, ``results.csv``, the PNG figures and ``summary.json`` to ``DEST``: what the
-README shows, without checkpoints or per-episode arrays, so the repository stays light.
+``results.md``, ``results.csv``, the PNG figures and ``summary.json`` to ``DEST``: what
+docs/comparisons.md and the README's headline table are generated from (``python
+scripts/build_docs.py``), without checkpoints or per-episode arrays, so the repository stays
+light.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The commands behind every figure in the README's "Results" section and its benchmark
-# sections, in the order they were run. Each compare writes a run directory under runs/
-# (ignored by git); publish_compare.py rebuilds its tables and learning curves from that
-# directory and copies them (not the checkpoints) into docs/results/ for the README.
+# The commands behind the committed results files: the comparisons in docs/results/ and
+# the sweep and scaling benchmarks, in the order they were run. Each compare writes a run
+# directory under runs/ (ignored by git); publish_compare.py rebuilds its tables and learning
+# curves from that directory and copies them (not the checkpoints) into docs/results/, and
+# scripts/build_docs.py then rewrites the tables of README.md and docs/ from those files.
 #
 #   bash scripts/reproduce_results.sh            # everything: about 3 hours on a 2-core CPU
 #   bash scripts/reproduce_results.sh retail     # one of: quick v1 v0 full retail lambda sweep bench
@@ -16,7 +17,7 @@ run() { echo "+ $*" >&2; "$@"; }
 want() { [[ $what == all || $what == "$1" ]]; }
 
 if want quick; then
-  # The README's first quickstart command.
+  # The README's first quickstart command (its output is not committed).
   run "$JAXINV" compare --env InvManagement-v1 --seeds 2 --total-steps 2000000 --episodes 200 \
     --out runs/quick
 fi
@@ -43,7 +44,7 @@ if want retail; then
   run "$PYTHON" scripts/publish_compare.py runs/compare_retail docs/results/RetailStore-v0
 fi
 if want lambda; then
-  # The sweeps behind GAE lambda 1 on InvManagement (README, "How the defaults were chosen");
+  # The sweeps behind GAE lambda 1 on InvManagement (docs/tuning.md; not committed);
   # lambda 0.95 is named explicitly because the tuned default is now 1.
   run "$JAXINV" sweep --env InvManagement-v0 --algo a2c --grid lr=3e-4,1e-3,3e-3 \
     --grid gae_lambda=0.8,0.95,1.0 --seeds 2 --out runs/sweep_a2c_v0
