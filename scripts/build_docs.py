@@ -416,6 +416,84 @@ def against_revision() -> str:
     return "\n".join(lines)
 
 
+def sb3_bridge() -> str:
+    d = load(BENCH / "sb3_bridge_InvManagement-v1.json")
+    lines = [
+        "| policy | env steps trained | train wall | env steps/s | x SB3's steps/s "
+        "| greedy return (95% CI) | minus SB3, paired (95% CI) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in d["rows"]:
+        ratio = f"{r['x_sb3_steps_per_s']:.0f}x" if "x_sb3_steps_per_s" in r else "(reference)"
+        paired = r.get("minus_sb3")
+        versus = f"{signed(paired['mean'])} ({ci(paired['ci95'], signed)})" if paired else ""
+        lines.append(
+            f"| {r['policy']} | {r['steps']:,} | {r['train_s']:.1f} s | {r['steps_per_s']:,.0f} "
+            f"| {ratio} | {num(r['eval']['mean'])} ({ci(r['eval']['ci95'])}) | {versus} |"
+        )
+    sb3 = next(r["library"] for r in d["rows"] if "library" in r)
+    lines.append("")
+    lines.append(
+        f"{d['env']}, {d['episodes']} demand paths shared by every policy ({d['evaluation']}); "
+        f"{sb3}. {machine(d['machine'])}; {load_note(d)}; "
+        f"`benchmarks/results/sb3_bridge_{d['env']}.json`."
+    )
+    return "\n".join(lines)
+
+
+# Zipkin (2008), Table 2-3 figures quoted in issue 15: optimal average cost, h = 1, mean 5.
+ZIPKIN_OPTIMUM = {
+    ("poisson", 2, 4): 4.40,
+    ("poisson", 2, 19): 7.66,
+    ("poisson", 4, 4): 4.73,
+    ("poisson", 4, 19): 8.89,
+    ("geometric", 2, 4): 10.24,
+    ("geometric", 2, 19): 20.89,
+    ("geometric", 4, 4): 10.61,
+    ("geometric", 4, 19): 22.95,
+}
+# Best base-stock gap to the optimum in %, Poisson (the DCL authors' logs, issue 15).
+PUBLISHED_BASE_STOCK_GAP = {
+    (2, 4): 5.54, (2, 9): 3.65, (2, 19): 2.32, (2, 39): 0.92,
+    (3, 4): 8.18, (3, 9): 5.09, (3, 19): 2.89, (3, 39): 1.79,
+    (4, 4): 9.92, (4, 9): 6.36, (4, 19): 3.88, (4, 39): 2.48,
+}  # fmt: skip
+
+
+def lost_sales_grid() -> str:
+    d = load(BENCH / "lost_sales_solve.json")
+    lines = [
+        "| demand | L | p | optimum | published | base-stock S: gap | published gap "
+        "| capped (S, r): gap | myopic gap | states | solve |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in d["cells"]:
+        cell = (c["demand"], c["lead_time"], c["lost_sale_cost"])
+        published = ZIPKIN_OPTIMUM.get(cell)
+        gap = PUBLISHED_BASE_STOCK_GAP.get(cell[1:]) if cell[0] == "poisson" else None
+        bs, capped = c["base_stock"], c["capped_base_stock"]
+        lines.append(
+            f"| {cell[0]} | {cell[1]} | {cell[2]} | {c['optimum']:.4f} "
+            f"| {'' if published is None else f'{published:.2f}'} "
+            f"| {bs['S']}: {bs['gap_pct']:.2f}% | {'' if gap is None else f'{gap:.2f}%'} "
+            f"| ({capped['S']}, {capped['r']}): {capped['gap_pct']:.2f}% "
+            f"| {c['myopic']['gap_pct']:.2f}% | {c['states']:,} | {c['solve_s']:.2f} s |"
+        )
+    long = d["long_lead_time"]
+    lines.append("")
+    lines.append(
+        f"All {len(d['cells'])} cells solved in {d['solve_s_total']:.1f} s in total "
+        f"(truncation checks {d['truncation_check_s_total']:.1f} s, "
+        f"{d['binding_cells']} binding); with the heuristics' searches "
+        f"{d['wall_s_total']:.0f} s. Longer lead time: {long['demand']} L = "
+        f"{long['lead_time']}, p = {long['lost_sale_cost']}: optimum {long['optimum']:.4f} "
+        f"on {long['states']:,} states in {long['solve_s']:.1f} s. Base-stock here is "
+        f"uncapped (the literature's); the gaps are to the optimum. "
+        f"{machine(d['machine'])}; {load_note(d)}; `benchmarks/results/lost_sales_solve.json`."
+    )
+    return "\n".join(lines)
+
+
 BUILDERS: dict[str, Callable[[], str]] = {
     "headline": headline,
     "full-observation": full_observation,
@@ -425,6 +503,8 @@ BUILDERS: dict[str, Callable[[], str]] = {
     "scaling": scaling,
     "cli-start": cli_start,
     "against-revision": against_revision,
+    "sb3-bridge": sb3_bridge,
+    "lost-sales-grid": lost_sales_grid,
 }
 
 
