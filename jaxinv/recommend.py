@@ -82,10 +82,16 @@ def counts(
     if high is not None:
         limit = np.broadcast_to(np.asarray(high, np.float64), shape)
         if np.any(array > limit):
-            raise field_error(
-                env_id, name, value, f"at most {limit.tolist() if shape else float(limit)} ({why})"
-            )
+            raise field_error(env_id, name, value, f"at most {plain(high)} ({why})")
     return array.astype(np.float32)
+
+
+def plain(values: Any) -> Any:
+    """Numbers as a person writes them: whole ones without ``.0`` (nested lists kept)."""
+    array = np.asarray(values)
+    if array.dtype.kind == "f" and np.all(np.isfinite(array)) and np.all(array == np.round(array)):
+        array = array.astype(np.int64)
+    return array.tolist()
 
 
 def whole(env_id: str, name: str, value: Any, low: int, high: int, why: str) -> int:
@@ -293,11 +299,7 @@ def describe_state(state: Any) -> str:
     """``on_hand=12 pipeline=[3, 0] ...``: every field of an env state, as the policy sees it."""
     parts = []
     for name in state.__dataclass_fields__:
-        value = np.asarray(getattr(state, name))
-        shown = value.tolist()
-        if value.dtype.kind == "f":
-            shown = np.vectorize(lambda x: int(x) if x == int(x) else x)(value).tolist()
-        parts.append(f"{name}={shown}")
+        parts.append(f"{name}={plain(getattr(state, name))}")
     return " ".join(parts)
 
 

@@ -159,7 +159,7 @@ def user_state(env: serial.InvManagement, params: serial.EnvParams, fields) -> s
         "pipeline",
         fields["pipeline"],
         lead,
-        "stage {i} has lead time {n}: {n} periods of arrivals, this period first",
+        "stage {i} has lead time {n}: arrivals in each of its next {n} period(s), this one first",
         capacity,
     )
     if "orders" in fields:
