@@ -25,6 +25,7 @@ hand, orders in transit, backlog, the day) with the family's ``UserState`` decla
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,7 +97,8 @@ def plain(values: Any) -> Any:
 
 def whole(env_id: str, name: str, value: Any, low: int, high: int, why: str) -> int:
     """A whole number in ``[low, high]``; ``StateError`` naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value != int(value):
         raise field_error(env_id, name, value, f"expected a whole number ({why})")
     if not low <= value <= high:
         raise field_error(env_id, name, value, f"allowed: {low} to {high} ({why})")
@@ -210,7 +212,7 @@ def _load_baseline(run_dir: Path, summary: dict[str, Any]) -> LoadedPolicy:
             f"{run_dir} holds the {name!r} baseline, a bound computed on each whole demand path "
             f"known in advance: it cannot choose an order from today's state alone"
         )
-    shown = " ".join(f"{k}={v}" for k, v in fitted.items() if k != "policy_table_shape")
+    shown = " ".join(f"{k}={plain(v)}" for k, v in fitted.items() if k != "policy_table_shape")
     return LoadedPolicy(
         env_id=env_id,
         env=env,
@@ -259,7 +261,7 @@ def reference_policy(loaded: LoadedPolicy) -> LoadedPolicy | None:
     if spec is None:
         return None
     policy, fitted, _ = baselines.fit(loaded.env_id, spec.reference, loaded.env, loaded.params, {})
-    shown = " ".join(f"{k}={v}" for k, v in fitted.items() if k != "policy_table_shape")
+    shown = " ".join(f"{k}={plain(v)}" for k, v in fitted.items() if k != "policy_table_shape")
     return LoadedPolicy(
         env_id=loaded.env_id,
         env=loaded.env,
@@ -287,7 +289,9 @@ def recommend(
         if not same_problem(loaded, reference):
             raise ValueError(
                 f"the baseline in {reference.run_dir} was fitted for another problem than the "
-                f"policy in {loaded.run_dir} (env id, dynamics or params differ)"
+                f"policy in {loaded.run_dir} (env id, dynamics or params differ): fit it with "
+                f"the run's env settings (the env.* keys of its config.json), or leave "
+                f"--baseline out to fit the reference now"
             )
         result.reference = reference.name
         result.reference_order = np.asarray(reference(state))
