@@ -286,3 +286,18 @@ def test_recommend_names_a_bad_state_file_or_a_serial_field(baseline_dirs, tmp_p
         assert re.search(message, fail_cli([*chain, f"--set=pipeline={pipeline}"])), pipeline
     lost = fail_cli([*chain, "--set=pipeline=[[0],[0,0]]", "--set=lost=[0,0,0]"])
     assert "has no 'lost'; it has 'backlog'" in lost
+
+
+def test_recommend_fits_the_reference_when_no_baseline_is_given(baseline_dirs, capsys):
+    argv = ["recommend", "--run", str(baseline_dirs[0] / "dp"), "--set=on_hand=3"]
+    out = run_cli([*argv, "--set=pipeline=[2,0]", "--set=weekday=Sat", "--set=day=5"], capsys)
+    s, big_s = map(int, re.search(r"reference: sS s=(\d+) S=(\d+) \(fitted now\)", out).groups())
+    assert orders(out)[0][1] == (min(20, big_s - 5) if 5 <= s else 0)  # position 3 + 2
+
+
+def test_register_refuses_a_config_doc_whose_keys_disagree():
+    factory = families.family_of(RETAIL).envs[RETAIL]
+    doc = families.ConfigDoc({"price": 30.0, "capacity": 50}, {"price": "$ per case"})
+    with pytest.raises(ValueError, match="capacity"):
+        families.register(families.Family("Odd", {"Odd-v0": factory}, config={"Odd-v0": doc}))
+    assert "Odd-v0" not in jaxinv.registered_envs
