@@ -153,7 +153,9 @@ def load_policy(run_dir: str | Path, seed: int | None = None) -> LoadedPolicy:
             raise ValueError(f"{run_dir} holds a baseline, which has no seeds: drop seed={seed}")
         return _load_baseline(run_dir, summary)
     config = _read_if_there(run_dir / runs.CONFIG)
-    if isinstance(config.get("algo"), str):
+    # A sweep's or a comparison's own config.json names its algorithm(s) too.
+    whole = "configurations" in config or (config.get("command") == "compare" and "algos" in config)
+    if isinstance(config.get("algo"), str) and not whole:
         return _load_learner(run_dir, 0 if seed is None else seed)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir} is not a directory")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import jax
 import jax.numpy as jnp
@@ -140,7 +141,7 @@ def each(states, fn):
 # -- load_policy -------------------------------------------------------------------------------
 
 
-def test_load_policy_acts_as_the_learners_greedy_policy_of_each_seed(ppo_run):
+def test_load_policy_acts_as_the_learners_greedy_policy_of_each_seed(ppo_run, tmp_path):
     loaded = training.load_run(ppo_run)
     env, params, states = loaded.built.env, loaded.built.params, retail_states()
     obs = jax.vmap(lambda s: env.get_obs(s, params))(states)
@@ -157,6 +158,11 @@ def test_load_policy_acts_as_the_learners_greedy_policy_of_each_seed(ppo_run):
     np.testing.assert_array_equal(each(states, jaxinv.load_policy(ppo_run)), actions[0])
     with pytest.raises(ValueError, match="trained seeds 0 to 1"):
         jaxinv.load_policy(ppo_run, seed=2)
+    learner = tmp_path / "compare" / "ppo"  # a comparison's learner: its config says compare
+    shutil.copytree(ppo_run, learner)
+    config = json.loads((learner / "config.json").read_text())
+    (learner / "config.json").write_text(json.dumps({**config, "command": "compare"}))
+    np.testing.assert_array_equal(each(states, jaxinv.load_policy(learner, 1)), actions[1])
 
 
 @pytest.mark.parametrize("name", ["sS", "dp"])
@@ -182,12 +188,19 @@ def test_load_policy_on_a_serial_baseline_rebuilds_its_levels(baseline_dirs):
     np.testing.assert_array_equal(each(states, loaded), want)
 
 
-def test_load_policy_refuses_the_oracle_and_a_directory_of_runs(baseline_dirs):
+def test_load_policy_refuses_the_oracle_and_a_directory_of_runs(baseline_dirs, tmp_path):
     root, _ = baseline_dirs
     with pytest.raises(ValueError, match="cannot choose an order from today's state"):
         rec.load_policy(root / "oracle")
     with pytest.raises(ValueError, match=r"holds several runs.*base_stock"):
         rec.load_policy(root)
+    sweep = tmp_path / "sweep"  # a sweep's own config.json names its algorithm too
+    shutil.copytree(root / "sS", sweep / "lr=0.001")
+    (sweep / "config.json").write_text(
+        json.dumps({"env": RETAIL, "algo": "ppo", "configurations": []})
+    )
+    with pytest.raises(ValueError, match=r"holds several runs.*lr=0\.001"):
+        rec.load_policy(sweep)
 
 
 # -- recommend ---------------------------------------------------------------------------------
