@@ -848,14 +848,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="a state field, value as JSON (over --state's), e.g. pipeline=[3,0]",
     )
     p.add_argument("--seed", type=int, default=None, help="agent of a multi-seed run (0)")
-    p.add_argument(
+    beside = p.add_mutually_exclusive_group()
+    beside.add_argument(
         "--baseline",
         default=None,
         metavar="DIR",
         help="baseline directory whose order is shown beside (default: the env family's "
         "reference baseline, fitted now)",
     )
-    p.add_argument("--no-baseline", action="store_true", help="the policy's order only")
+    beside.add_argument("--no-baseline", action="store_true", help="the policy's order only")
     p.set_defaults(func=recommend)
     return parser
 

@@ -214,6 +214,13 @@ def _load_baseline(run_dir: Path, summary: dict[str, Any]) -> LoadedPolicy:
             f"{run_dir} holds the {name!r} baseline, a bound computed on each whole demand path "
             f"known in advance: it cannot choose an order from today's state alone"
         )
+    return _baseline_policy(env_id, env, params, name, policy, fitted, run_dir)
+
+
+def _baseline_policy(
+    env_id: str, env: Any, params: Any, name: str, policy: Callable, fitted: dict, run_dir: Path
+) -> LoadedPolicy:
+    """A fitted baseline as a ``LoadedPolicy``, named by its parameters."""
     shown = " ".join(f"{k}={plain(v)}" for k, v in fitted.items() if k != "policy_table_shape")
     return LoadedPolicy(
         env_id=env_id,
@@ -263,16 +270,8 @@ def reference_policy(loaded: LoadedPolicy) -> LoadedPolicy | None:
     if spec is None:
         return None
     policy, fitted, _ = baselines.fit(loaded.env_id, spec.reference, loaded.env, loaded.params, {})
-    shown = " ".join(f"{k}={plain(v)}" for k, v in fitted.items() if k != "policy_table_shape")
-    return LoadedPolicy(
-        env_id=loaded.env_id,
-        env=loaded.env,
-        params=loaded.params,
-        policy=policy,
-        name=f"{spec.reference} {shown}".strip(),
-        run_dir=loaded.run_dir,
-        kind="baseline",
-        info={"policy": spec.reference, "params": fitted},
+    return _baseline_policy(
+        loaded.env_id, loaded.env, loaded.params, spec.reference, policy, fitted, loaded.run_dir
     )
 
 
