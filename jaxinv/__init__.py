@@ -32,6 +32,14 @@ def make(env_id: str, **config: Any) -> tuple[Any, Any]:
     return families.make(env_id, **config)
 
 
+def load_policy(run_dir: Any, seed: int | None = None) -> Any:
+    """The policy of a trained run or fitted baseline directory, with its env and params
+    (``jaxinv.recommend.load_policy``; ``loaded(state) -> action``, jittable)."""
+    from jaxinv import recommend
+
+    return recommend.load_policy(run_dir, seed=seed)
+
+
 def __getattr__(name: str) -> Any:
     if name == "registered_envs":  # read at each access: families registered later count
         from jaxinv import families
@@ -107,4 +115,4 @@ if "gymnax" in sys.modules:
 elif not any(isinstance(f, _RegisterAfterGymnax) for f in sys.meta_path):
     sys.meta_path.insert(0, _RegisterAfterGymnax())
 
-__all__ = ["__version__", "make", "registered_envs"]
+__all__ = ["__version__", "load_policy", "make", "registered_envs"]

@@ -14,6 +14,9 @@
     jaxinv compare --env ID [--algos ppo,a2c,dqn] [--seeds N] [--total-steps N] [--episodes N]
                  [--baselines a,b] [--set key=value ...] --out DIR [--overwrite]
     jaxinv compare --resume DIR [--quiet]
+    jaxinv envs [ID [--set key=value ...]]
+    jaxinv recommend --run DIR [--state FILE.json] [--set field=value ...] [--seed N]
+                 [--baseline DIR | --no-baseline]
 
 Every command that writes ``--out`` refuses a directory that already holds a jaxinv run (or
 other files) before any work, naming what is there: ``train --resume DIR`` continues a
@@ -597,6 +600,61 @@ def _sweep_resume_settings(
     return saved["grid"], saved_ranges, saved["overrides"]
 
 
+def envs(args: argparse.Namespace) -> None:
+    """Every registered env id with its description; or one id's config, spaces, baselines."""
+    from jaxinv import catalog
+
+    if args.id is None:
+        if args.set:
+            raise SystemExit("error: --set configures one env: give its id (jaxinv envs ID)")
+        print(catalog.listing())
+        return
+    try:
+        print(catalog.describe(args.id, parse_overrides(args.set)))
+    except ValueError as error:
+        raise _fail(error) from None
+
+
+def read_state_fields(path: str | None, pairs: list[str]) -> dict[str, Any]:
+    """The state fields of ``--state FILE.json`` (a JSON object), then ``--set FIELD=VALUE``
+    over them; ``SystemExit`` naming the file for one that is missing or not a JSON object."""
+    fields: dict[str, Any] = {}
+    if path is not None:
+        try:
+            fields = json.loads(Path(path).read_text())
+        except OSError as error:
+            raise SystemExit(f"error: --state {path}: {error.strerror}") from None
+        except json.JSONDecodeError as error:
+            raise SystemExit(f"error: --state {path} is not JSON ({error})") from None
+        if not isinstance(fields, dict):
+            raise SystemExit(
+                f"error: --state {path} holds a JSON {type(fields).__name__}, not an object "
+                f'of state fields (e.g. {{"on_hand": 12, "pipeline": [3, 0]}})'
+            )
+    return {**fields, **parse_overrides(pairs)}
+
+
+def recommend(args: argparse.Namespace) -> None:
+    """The order the policy in ``--run`` places in the user's state, the reference's beside."""
+    from jaxinv import recommend as recommend_lib
+
+    fields = read_state_fields(args.state, args.set)
+    if not fields:
+        raise SystemExit("error: recommend needs the state: --state FILE.json or --set FIELD=V")
+    try:
+        loaded = recommend_lib.load_policy(args.run, seed=args.seed)
+        recommend_lib.state_from_fields(loaded.env, loaded.params, fields)  # before any fit
+        reference, source = None, ""
+        if args.baseline is not None:
+            reference, source = recommend_lib.load_policy(args.baseline), args.baseline
+        elif not args.no_baseline:
+            reference, source = recommend_lib.reference_policy(loaded), "fitted now"
+        result = recommend_lib.recommend(loaded, fields, reference, source)
+    except (FileNotFoundError, ValueError) as error:
+        raise _fail(error) from None
+    print(recommend_lib.report(result))
+
+
 def add_cluster_flags(p: argparse.ArgumentParser) -> None:
     """The multi-process flags (each with its environment variable)."""
     p.add_argument(
@@ -767,6 +825,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     add_cluster_flags(p)
     p.set_defaults(func=sweep)
+
+    p = sub.add_parser("envs", help="list env ids; with an id: its config, spaces, baselines")
+    p.add_argument("id", nargs="?", default=None, help="env id to describe")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="env config for the description (e.g. observation=full), value as JSON",
+    )
+    p.set_defaults(func=envs)
+
+    p = sub.add_parser("recommend", help="the order a trained policy places in your state")
+    p.add_argument("--run", required=True, help="run or baseline directory holding the policy")
+    p.add_argument("--state", default=None, metavar="FILE.json", help="state fields, JSON")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a state field, value as JSON (over --state's), e.g. pipeline=[3,0]",
+    )
+    p.add_argument("--seed", type=int, default=None, help="agent of a multi-seed run (0)")
+    beside = p.add_mutually_exclusive_group()
+    beside.add_argument(
+        "--baseline",
+        default=None,
+        metavar="DIR",
+        help="baseline directory whose order is shown beside (default: the env family's "
+        "reference baseline, fitted now)",
+    )
+    beside.add_argument("--no-baseline", action="store_true", help="the policy's order only")
+    p.set_defaults(func=recommend)
     return parser
 
 

@@ -30,7 +30,17 @@ def python(code: str, **env: str) -> str:
 
 
 def test_help_of_every_command_imports_nothing_heavy():
-    commands = ["", "demo", "train", "evaluate", "baseline", "compare", "sweep"]
+    commands = [
+        "",
+        "demo",
+        "train",
+        "evaluate",
+        "baseline",
+        "compare",
+        "sweep",
+        "envs",
+        "recommend",
+    ]
     out = python(
         "import contextlib, io, sys\n"
         "from jaxinv import cli\n"

@@ -141,6 +141,11 @@ class InventoryEnv(environment.Environment):
 
     # -- identity by value --------------------------------------------------------------------
 
+    def observation_layout(self) -> tuple[tuple[str, int, str], ...]:
+        """The observation's consecutive segments ``(name, length, meaning)``, whose lengths
+        add up to ``obs_size`` (``jaxinv envs`` prints them); a family overrides this."""
+        return (("observation", self.obs_size, "not described by the env"),)
+
     @property
     def static_settings(self) -> dict[str, Any]:
         """The static (shape- or branch-setting) configuration, ``horizon`` first."""

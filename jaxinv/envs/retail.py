@@ -98,6 +98,28 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 """The article's instance."""
 
+CONFIG_ALLOWED: dict[str, str] = {
+    "price": "$ per case sold; in [0, 1e6]",
+    "unit_cost": "$ per case ordered, paid when ordering; in [0, 1e6]",
+    "fixed_cost": "$ per order placed (order > 0); in [0, 1e6]",
+    "holding_cost": "$ per case on the shelf per night; in [0, 1e6]",
+    "capacity": "cases the shelf holds (arrivals beyond it are discarded); whole, >= 1",
+    "max_order": "largest order, cases; whole, >= 1",
+    "lead_time": "days from order to arrival; whole number in [0, 365]",
+    "max_lead_time": "pipeline length (static, for batching stores); None or in [lead_time, 365]",
+    "initial_stock": "cases on hand on day 0; whole number in [0, capacity]",
+    "start_weekday": "weekday of day 0, 0 = Monday; in [0, 6] (a CSV trace's dates set it)",
+    "horizon": "days per episode; whole number in [1, 100000] (a trace: its length)",
+    "demand": "demand model; one of ('normal', 'trace', 'empirical')",
+    "demand_mean": "normal demand's mean per weekday, Monday first (7); cases in [0, 1e4]",
+    "demand_std": "normal demand's std per weekday, Monday first (7); cases in [0, 1e3]",
+    "trace": "daily demand for trace/empirical: a list, a date,quantity CSV path, or "
+    "'article_train_year'; else None",
+    "observation": "observation layout; one of ('article', 'full')",
+    "normalize": "scale observations to [0, 1]; True or False",
+}
+"""What each config key means and allows (``jaxinv envs``); the checks are in ``make``."""
+
 DEMAND_MODELS = ("normal", "trace", "empirical")
 OBSERVATIONS = ("article", "full")
 MAX_DAYS = 100_000
@@ -273,6 +295,21 @@ class RetailStore(InventoryEnv):
             pipeline = pipeline / params.max_order
         left = (self.horizon - state.time).astype(jnp.float32) / self.horizon
         return jnp.concatenate([on_hand[None], pipeline, weekday, left[None]])
+
+    def observation_layout(self) -> tuple[tuple[str, int, str], ...]:
+        """The observation's consecutive segments: ``(name, length, meaning)``."""
+        scaled = " (scaled to [0, 1])" if self.normalize else ""
+        if self.observation == "article":
+            return (
+                ("inventory_position", 1, f"cases on hand plus on order{scaled}"),
+                ("weekday", 6, "the coming day's weekday one-hot, Monday all zeros"),
+            )
+        return (
+            ("on_hand", 1, f"cases on the shelf{scaled}"),
+            ("pipeline", self.max_lead_time, f"cases arriving in j days, next first{scaled}"),
+            ("weekday", DAYS_PER_WEEK, "the coming day's weekday one-hot, Monday first"),
+            ("time_left", 1, "fraction of the horizon remaining"),
+        )
 
     @property
     def obs_size(self) -> int:

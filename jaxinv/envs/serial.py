@@ -59,6 +59,24 @@ DEFAULT_CONFIG: dict[str, Any] = {
 
 OBSERVATIONS = ("orgym", "full")
 MAX_LEAD_TIME = 1000
+
+CONFIG_ALLOWED: dict[str, str] = {
+    "periods": "periods per episode; whole number in [1, 100000]",
+    "I0": "initial on-hand per stage, retailer first (sets the number of stages M); units >= 0",
+    "p": "retail price per unit sold; >= 0",
+    "r": "unit replenishment cost per stage, then the source (M + 1); >= 0",
+    "k": "cost per unfilled unit per period: retail, then each supplier (M + 1); >= 0",
+    "h": "holding cost per unit on hand at the end of a period, per stage (M); >= 0",
+    "c": "supply capacity of each stage's supplier, units per period (M); whole numbers > 0",
+    "L": f"lead time to each stage, periods (M); whole numbers in [0, {MAX_LEAD_TIME}]",
+    "dist": "demand distribution: 1 poisson, 2 binom, 3 randint, 4 geom, 5 user_D",
+    "dist_param": "scipy-style parameters of dist 1-4 (e.g. {'mu': 20}; 'loc' too)",
+    "alpha": "per-period discount of the reward; in (0, 1]",
+    "user_D": "demand per period for dist=5, a list of `periods` units >= 0; else None",
+    "observation": f"observation layout; one of {OBSERVATIONS}",
+}
+"""What each config key means and allows (``jaxinv envs``); the checks are in ``make``."""
+
 MAX_ORDER = float(1 << 24)
 """Largest order a stage can place in one period (float32 counts whole units exactly to here)."""
 
@@ -237,6 +255,25 @@ class InvManagement(InventoryEnv):
         remaining = (self.periods - state.time).astype(jnp.float32) / self.periods
         return jnp.concatenate(
             [state.on_hand, state.pipeline.reshape(-1), state.unfilled, remaining[None]]
+        )
+
+    def observation_layout(self) -> tuple[tuple[str, int, str], ...]:
+        """The observation's consecutive segments: ``(name, length, meaning)``."""
+        m, w = self.num_stages, self.max_lead_time
+        if self.observation == "orgym":
+            return (
+                ("on_hand", m, "units on hand per stage, retailer first"),
+                (
+                    "order_log",
+                    w * m,
+                    f"requested orders of the last {w} periods, oldest first, ({w}, {m}) row-major",
+                ),
+            )
+        return (
+            ("on_hand", m, "units on hand per stage, retailer first"),
+            ("pipeline", w * m, f"units in transit by arrival period, next first, ({w}, {m})"),
+            ("unfilled", m + 1, "last period's unfilled demand, then requests (v0: backlog)"),
+            ("time_left", 1, "fraction of the periods remaining"),
         )
 
     @property

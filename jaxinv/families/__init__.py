@@ -4,7 +4,8 @@ A family (InvManagement, RetailStore, ...) is its env module under ``jaxinv/envs
 validation, spaces) plus one ``Family`` here: its env ids and their factories, its baselines
 (name -> fit), its comparison roles (which baseline learners are paired against, which row is
 the bound or optimum), its published figures, the tuned learner defaults, its evaluation set,
-its own figures, its demo policies and a tiny config per id for the contract tests.
+its own figures, its demo policies, a tiny config per id for the contract tests, each id's
+config keys (``jaxinv envs``) and how a user's own stock becomes a state (``jaxinv recommend``).
 
 Consumers (``jaxinv.make``, ``train``, ``baseline``, ``compare``, ``sweep``, ``demo``) look a
 family up by the exact env id with ``family_of``; nothing derives a family from the id string.
@@ -72,6 +73,31 @@ class FigureContext:
 
 
 @dataclass(frozen=True)
+class ConfigDoc:
+    """An env id's config keys as ``jaxinv envs ID`` prints them: ``defaults`` (key -> default
+    value, the env module's ``DEFAULT_CONFIG``) and ``allowed`` (key -> one line: meaning and
+    allowed values). Same keys in both; ``make`` does the checking."""
+
+    defaults: Mapping[str, Any]
+    allowed: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class UserState:
+    """How ``jaxinv recommend`` turns a user's own numbers into an env state.
+
+    ``fields``: field -> one line (meaning, units, shape); ``required``: those that must be
+    given (the others have the defaults their lines state). ``build(env, params, fields) ->
+    EnvState`` (one env, no batch axis) raises ``ValueError`` naming the field for a missing,
+    unknown or impossible one (``jaxinv.recommend.check_fields`` does the first two).
+    """
+
+    fields: Mapping[str, str]
+    required: tuple[str, ...]
+    build: Callable[[Any, Any, Mapping[str, Any]], Any]
+
+
+@dataclass(frozen=True)
 class Family:
     """One env family's declaration (see module doc). Only ``name`` and ``envs`` are needed."""
 
@@ -87,6 +113,8 @@ class Family:
     figures: tuple[Callable[[FigureContext], Path], ...] = ()
     demo_policies: Callable[[Any, Any], dict[str, Any]] | None = None
     smoke_config: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # id -> tiny
+    config: Mapping[str, ConfigDoc] = field(default_factory=dict)  # id -> its config keys
+    user_state: UserState | None = None  # jaxinv recommend: a state from the user's numbers
 
     def tuned_for(self, algo: str) -> dict[str, Any]:
         """The tuned overrides for ``algo`` on this family (``env.`` keys go to ``make``)."""
@@ -110,9 +138,16 @@ def register(family: Family) -> None:
     if taken:
         owners = ", ".join(f"{i} ({_BY_ID[i].name})" for i in taken)
         raise ValueError(f"family {family.name!r}: env id(s) registered already: {owners}")
-    for name in (*family.smoke_config, *family.published, *family.descriptions):
+    for name in (*family.smoke_config, *family.published, *family.descriptions, *family.config):
         if name not in family.envs:
             raise ValueError(f"family {family.name!r}: {name!r} is not one of its env ids")
+    for name, doc in family.config.items():
+        if set(doc.defaults) != set(doc.allowed):
+            odd = sorted(set(doc.defaults) ^ set(doc.allowed))
+            raise ValueError(
+                f"family {family.name!r}: {name}'s config doc has keys with a default but no "
+                f"allowed values or the reverse: {', '.join(odd)}"
+            )
     if family.compare is not None:
         spec = family.compare
         for name in (*spec.baselines, spec.reference, *([spec.bound] if spec.bound else [])):

@@ -17,7 +17,14 @@ import jax
 import numpy as np
 
 from jaxinv.envs import retail
-from jaxinv.families import CompareSpec, Family, FigureContext, Published
+from jaxinv.families import (
+    CompareSpec,
+    ConfigDoc,
+    Family,
+    FigureContext,
+    Published,
+    UserState,
+)
 
 Fitted = tuple[Any, dict[str, Any], dict[str, Any]]
 TEST_YEARS = 100
@@ -118,6 +125,54 @@ def trajectories_figure(ctx: FigureContext, year: int = 0) -> Path:
     return path
 
 
+STATE_FIELDS = {
+    "on_hand": "cases on the shelf this morning, before today's arrival (0 to capacity)",
+    "pipeline": "cases on order, one per day of the lead time: what arrives today (before "
+    "today's demand) first; each 0 to max_order ([] with lead_time 0)",
+    "weekday": "today's weekday: 0 = Monday .. 6 = Sunday, or its name (Mon, friday, ...)",
+    "day": "days done in the episode, 0 to horizon - 1 (default 0; the DP optimum "
+    "and the 'full' observation read it)",
+}
+
+
+def _weekday(value: Any) -> int:
+    """A weekday from 0..6 or a name (``"Fri"``, ``"friday"``); ``StateError`` otherwise."""
+    from jaxinv.envs.trace import WEEKDAYS
+    from jaxinv.recommend import field_error, whole
+
+    if isinstance(value, str):
+        for i, day in enumerate(WEEKDAYS):
+            if value.strip().lower() in (day.lower(), day[:3].lower()):
+                return i
+        raise field_error(retail.ENV_ID, "weekday", value, "0 = Monday .. 6 = Sunday, or a name")
+    return whole(retail.ENV_ID, "weekday", value, 0, 6, "0 = Monday .. 6 = Sunday")
+
+
+def user_state(env: retail.RetailStore, params: retail.EnvParams, fields) -> retail.EnvState:
+    """The store's state from the user's numbers (``STATE_FIELDS``); fields already checked
+    for unknown and missing names by ``jaxinv.recommend.check_fields``."""
+    import jax.numpy as jnp
+
+    from jaxinv.recommend import counts, whole
+
+    capacity = float(np.asarray(params.capacity))
+    max_order = float(np.asarray(params.max_order))
+    lead_time = int(np.asarray(params.lead_time))
+    on_hand = counts(env.name, "on_hand", fields["on_hand"], (), "cases on the shelf", capacity)
+    why = f"lead time {lead_time} days: cases arriving today first, each at most max_order"
+    pipeline = np.zeros(env.max_lead_time, np.float32)
+    pipeline[:lead_time] = counts(
+        env.name, "pipeline", fields["pipeline"], (lead_time,), why, max_order
+    )
+    day = whole(env.name, "day", fields.get("day", 0), 0, env.horizon - 1, "days done")
+    return retail.EnvState(
+        on_hand=jnp.asarray(on_hand),
+        pipeline=jnp.asarray(pipeline),
+        weekday=jnp.asarray(_weekday(fields["weekday"]), jnp.int32),
+        time=jnp.asarray(day, jnp.int32),
+    )
+
+
 def _demo_policies(env, params) -> dict[str, Any]:
     """``jaxinv demo``: uniformly random orders, and the article's (s, S) = (15, 32)."""
     from jaxinv.policies import constant, s_S
@@ -164,4 +219,6 @@ FAMILY = Family(
     figures=(trajectories_figure,),
     demo_policies=_demo_policies,
     smoke_config={retail.ENV_ID: {"horizon": 14}},
+    config={retail.ENV_ID: ConfigDoc(retail.DEFAULT_CONFIG, retail.CONFIG_ALLOWED)},
+    user_state=UserState(STATE_FIELDS, ("on_hand", "pipeline", "weekday"), user_state),
 )

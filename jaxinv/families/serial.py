@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from jaxinv.envs import serial
-from jaxinv.families import CompareSpec, Family, Published
+from jaxinv.families import CompareSpec, ConfigDoc, Family, Published, UserState
 
 Fitted = tuple[Any, dict[str, Any], dict[str, Any]]
 
@@ -112,6 +112,83 @@ def _demo_policies(env, params) -> dict[str, Any]:
     }
 
 
+STATE_FIELDS = {
+    "on_hand": "units on hand per stage, retailer first (M whole numbers >= 0)",
+    "pipeline": "units in transit to each stage, one list per stage (retailer first) of its "
+    "lead time L_i entries: what arrives this period first, then next period, ...; each at "
+    "most that stage's capacity c_i (what can ship in one period)",
+    "orders": "the requests each stage placed in the last W periods (W = the "
+    "longest lead time), one list of W per stage, oldest first (OR-Gym's observation reads "
+    "them); default: the in-transit units of the pipeline, earlier ones 0",
+    "backlog": "InvManagement-v0 only: unfilled retail demand, then each "
+    "supplier's unfilled requests to stages 0..M-1 (M + 1 whole numbers >= 0; default 0)",
+    "lost": "InvManagement-v1 only: last period's lost retail demand, then each "
+    "supplier's unfilled requests (M + 1 whole numbers >= 0; default 0)",
+    "period": "periods done in the episode, 0 to periods - 1 (default 0)",
+}
+
+
+def _per_stage(env_id: str, name: str, value: Any, lengths: list[int], why: str, high=None):
+    """One list per stage, stage i's of ``lengths[i]`` whole numbers >= 0 (at most
+    ``high[i]``), as a ``(max(lengths), M)`` array, zero-padded at the end of each column."""
+    from jaxinv.recommend import counts, field_error
+
+    m = len(lengths)
+    if not isinstance(value, (list, tuple)) or len(value) != m:
+        shape = "[" + ", ".join(f"<{n} numbers>" for n in lengths) + "]"
+        raise field_error(env_id, name, value, f"expected {m} lists, one per stage: {shape}")
+    table = np.zeros((max(lengths, default=0), m), np.float32)
+    for i, (entries, n) in enumerate(zip(value, lengths, strict=True)):
+        limit = None if high is None else high[i]
+        table[:n, i] = counts(env_id, f"{name}[{i}]", entries, (n,), why.format(i=i, n=n), limit)
+    return table
+
+
+def user_state(env: serial.InvManagement, params: serial.EnvParams, fields) -> serial.EnvState:
+    """The chain's state from the user's numbers (``STATE_FIELDS``); fields already checked
+    for unknown and missing names by ``jaxinv.recommend.check_fields``."""
+    import jax.numpy as jnp
+
+    from jaxinv.recommend import counts, field_error, whole
+
+    env_id, m, w = env.name, env.num_stages, env.max_lead_time
+    lead, capacity = np.asarray(params.L).tolist(), np.asarray(params.c)
+    on_hand = counts(env_id, "on_hand", fields["on_hand"], (m,), f"one per stage, {m} stages")
+    pipeline = _per_stage(
+        env_id,
+        "pipeline",
+        fields["pipeline"],
+        lead,
+        "stage {i} has lead time {n}: arrivals in each of its next {n} period(s), this one first",
+        capacity,
+    )
+    if "orders" in fields:
+        log = _per_stage(
+            env_id, "orders", fields["orders"], [w] * m, "the last {n} requests, oldest first"
+        )
+    else:  # the requests still in transit, as placed: slot j arrives in j periods
+        log = np.zeros((w, m), np.float32)
+        for i, n in enumerate(lead):
+            log[w - n :, i] = pipeline[:n, i]
+    own, other = ("backlog", "lost") if env.backlog else ("lost", "backlog")
+    if other in fields:
+        raise field_error(
+            env_id, other, fields[other], f"{env_id} has no {other!r}; it has {own!r}"
+        )
+    unfilled = np.zeros(m + 1, np.float32)
+    if own in fields:
+        why = "retail, then each supplier's unfilled requests"
+        unfilled = counts(env_id, own, fields[own], (m + 1,), why)
+    period = whole(env_id, "period", fields.get("period", 0), 0, env.periods - 1, "periods done")
+    return serial.EnvState(
+        on_hand=jnp.asarray(on_hand),
+        pipeline=jnp.asarray(pipeline),
+        order_log=jnp.asarray(log),
+        unfilled=jnp.asarray(unfilled),
+        time=jnp.asarray(period, jnp.int32),
+    )
+
+
 def _paper(oracle: float, shlp: float, ppo: float, milp: float, dfo: float) -> Published:
     return Published(
         source="OR-Gym paper (Hubbs et al. 2020), mean of 10 demand paths",
@@ -174,4 +251,8 @@ FAMILY = Family(
         "InvManagement-v0": {"periods": 6},
         "InvManagement-v1": {"periods": 6},
     },
+    config={
+        env_id: ConfigDoc(serial.DEFAULT_CONFIG, serial.CONFIG_ALLOWED) for env_id in serial.ENV_IDS
+    },
+    user_state=UserState(STATE_FIELDS, ("on_hand", "pipeline"), user_state),
 )
