@@ -71,6 +71,22 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 """Zipkin's (2008) base case: Poisson demand of mean 5, h = 1, p = 4, L = 2."""
 
+CONFIG_ALLOWED: dict[str, str] = {
+    "lead_time": "L, periods from order to the first demand it serves; whole, in [1, 50]",
+    "demand": "'poisson', 'geometric' (on 0, 1, ...), 'binomial' (n = 2 * mean, p = 1/2), "
+    "'uniform' (on 0..2 * mean), or a pmf list on 0, 1, ...",
+    "demand_mean": "units per period, in (0, 1000]; 2 * mean whole for binomial and uniform; "
+    "not given with a pmf list",
+    "holding_cost": "h, per unit left at the end of a period; in (0, 1e6]",
+    "lost_sale_cost": "p, per unit of demand lost; in (0, 1e6]",
+    "order_cost": "per unit ordered; in [0, 1e6]",
+    "max_order": "largest order, units; whole, in [1, 100000]; None: the p/(p+h) quantile of "
+    "one period's demand (Zipkin's bound)",
+    "horizon": "periods per training episode, ended by truncation; whole, in [1, 1e7]",
+    "initial_state": "[x0, x1, ..., x_{L-1}] whole units; None: [ceil(L * mean), 0, ..., 0]",
+}
+"""What each config key means and allows (``jaxinv envs``); the checks are in ``make``."""
+
 DEMAND_MODELS = ("poisson", "geometric", "binomial", "uniform")
 TAIL_MASS = 1e-12
 """An unbounded demand's upper tail beyond the last value kept holds less than this."""
@@ -191,6 +207,22 @@ class LostSales(InventoryEnv):
         return jnp.zeros(jnp.shape(state.time), bool)
 
     # -- observation ------------------------------------------------------------------------
+
+    @property
+    def obs_size(self) -> int:
+        """``L`` values: on hand, then the ``L - 1`` orders in transit."""
+        return self.lead_time
+
+    def observation_layout(self) -> tuple[tuple[str, int, str], ...]:
+        """The observation's consecutive segments: ``(name, length, meaning)``."""
+        return (
+            ("on_hand", 1, "x0: units on hand, this period's arrival included, / max_order"),
+            (
+                "pipeline",
+                self.lead_time - 1,
+                "x1..x_{L-1}: units arriving in j periods / max_order",
+            ),
+        )
 
     def get_obs(self, state: EnvState, params: EnvParams | None = None, key=None) -> jax.Array:
         """``[x0, x1, ..., x_{L-1}] / max(max_order, 1)``, float32 (L,)."""

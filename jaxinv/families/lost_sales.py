@@ -30,7 +30,7 @@ import numpy as np
 from scipy import stats
 
 from jaxinv.envs import lost_sales
-from jaxinv.families import CompareSpec, Family
+from jaxinv.families import CompareSpec, ConfigDoc, Family, UserState
 
 Fitted = tuple[Any, dict[str, Any], dict[str, Any]]
 
@@ -240,6 +240,34 @@ def _demo_policies(env, params) -> dict[str, Any]:
 
 ZIPKIN_2008 = "Zipkin (2008), Operations Research 56(5), optimal average cost (h = 1)"
 
+STATE_FIELDS = {
+    "on_hand": "x0: units on hand now, this period's arrival included (whole, >= 0)",
+    "pipeline": "x1..x_{L-1}: units arriving 1, ..., L-1 periods from now, one per period "
+    "([] with lead_time 1); each whole, 0 to max_order",
+    "period": "periods done in the training window, 0 to horizon - 1 (default 0; no policy "
+    "here reads it)",
+}
+
+
+def user_state(env: lost_sales.LostSales, params: lost_sales.EnvParams, fields):
+    """The system's state from the user's numbers (``STATE_FIELDS``); unknown and missing
+    names are checked by ``jaxinv.recommend.check_fields``."""
+    from jaxinv.recommend import counts, whole
+
+    max_order = float(np.asarray(params.max_order))
+    on_hand = counts(env.name, "on_hand", fields["on_hand"], (), "units on hand")
+    why = f"lead time {env.lead_time}: the next period's arrival first, each at most max_order"
+    pipeline = counts(
+        env.name, "pipeline", fields["pipeline"], (env.lead_time - 1,), why, max_order
+    )
+    period = whole(env.name, "period", fields.get("period", 0), 0, env.horizon - 1, "periods done")
+    return lost_sales.EnvState(
+        on_hand=jnp.asarray(on_hand, jnp.float32),
+        pipeline=jnp.asarray(pipeline, jnp.float32),
+        time=jnp.asarray(period, jnp.int32),
+    )
+
+
 FAMILY = Family(
     name="LostSales",
     envs={lost_sales.ENV_ID: lost_sales.make_lost_sales},
@@ -271,4 +299,6 @@ FAMILY = Family(
     # contract's tiny comparison asserts of its bound row (on 4 short episodes the long-run
     # optimum of the default problem need not beat capped base-stock, 0.24% behind it).
     smoke_config={lost_sales.ENV_ID: {"horizon": 12, "order_cost": 5.0}},
+    config={lost_sales.ENV_ID: ConfigDoc(lost_sales.DEFAULT_CONFIG, lost_sales.CONFIG_ALLOWED)},
+    user_state=UserState(STATE_FIELDS, ("on_hand", "pipeline"), user_state),
 )
