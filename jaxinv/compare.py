@@ -292,7 +292,10 @@ def write_results(out: Path, summary: dict[str, Any], entries: list[Entry]) -> d
     with ``eval``, ``table``, ``published`` and ``paired``, written as ``summary.json``."""
     _check_same_paths(entries)
     spec = families.family_of(summary["env"]).compare
-    table = results_table(entries, spec.reference, spec.bound)
+    periods = (
+        evaluate_lib.crn_periods(entries[0].summary["eval_crn"]) if spec.cost_per_period else None
+    )
+    table = results_table(entries, spec.reference, spec.bound, periods)
     published = published_rows(summary["env"], table)
     paired = paired_matrix(entries)
     write_table(
@@ -382,8 +385,15 @@ def _check_same_paths(entries: list[Entry]) -> None:
         raise RuntimeError(f"policies were evaluated on different paths: {crns}")
 
 
-def results_table(entries: list[Entry], reference: str, bound: str) -> list[dict[str, Any]]:
-    """One row per policy (see module doc); paired differences against ``reference``."""
+def results_table(
+    entries: list[Entry], reference: str, bound: str, periods: int | None = None
+) -> list[dict[str, Any]]:
+    """One row per policy (see module doc); paired differences against ``reference``.
+
+    ``periods`` (a ``cost_per_period`` family; the periods of each evaluation episode): each
+    row also gets ``average_cost`` (minus the return per period: mean, CI over all episodes)
+    and ``gap_pct`` (its cost above the bound's, in % of the bound's), not ``pct_of_bound``.
+    """
     by_label = {e.label: e for e in entries}
     ref = by_label.get(reference)
     best = by_label.get(bound)
@@ -402,7 +412,12 @@ def results_table(entries: list[Entry], reference: str, bound: str) -> list[dict
         }
         if e.returns.shape[0] > 1:
             row["across_seeds"] = evaluate_lib.summarize(seed_means).as_dict()
-        if best is not None:
+        if periods is not None:
+            row["average_cost"] = evaluate_lib.summarize(-e.returns.reshape(-1) / periods).as_dict()
+            if best is not None:
+                best_cost = -float(best.returns.mean()) / periods
+                row["gap_pct"] = 100.0 * (row["average_cost"]["mean"] - best_cost) / best_cost
+        elif best is not None:
             row["pct_of_bound"] = 100.0 * pooled.mean / float(best.returns.mean())
         if ref is not None and e is not ref:
             diff = evaluate_lib.summarize(e.returns.mean(axis=0) - ref.returns.mean(axis=0))
@@ -480,9 +495,9 @@ def published_rows(env_id: str, table: list[dict[str, Any]]) -> dict[str, Any] |
 # -- writing -------------------------------------------------------------------------------
 
 
-def _ci(block: dict[str, Any]) -> str:
+def _ci(block: dict[str, Any], decimals: int = 2) -> str:
     lo, hi = block["ci95"]
-    return f"{block['mean']:,.2f} ({lo:,.2f} to {hi:,.2f})"
+    return f"{block['mean']:,.{decimals}f} ({lo:,.{decimals}f} to {hi:,.{decimals}f})"
 
 
 def paired_markdown(paired: list[dict[str, Any]]) -> str:
@@ -514,14 +529,22 @@ def table_markdown(
 ) -> str:
     """The results as markdown: our table, the paired differences of every learner against
     every baseline, then the published rows side by side."""
+    costs = any("average_cost" in r for r in table)
+    relative = "gap to optimum" if costs else "% of bound"
     lines = [
         "| policy | kind | mean over all episodes (95% CI) | mean over seeds (95% CI across "
-        "seeds) | % of bound | paired vs reference (95% CI) | training |",
+        f"seeds) | {relative} | paired vs reference (95% CI) | training |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
+    if costs:
+        lines[0] = lines[0].replace(
+            "mean over all episodes", "average cost per period, all episodes"
+        )
     for r in table:
         across = _ci(r["across_seeds"]) if "across_seeds" in r else "1 seed"
         pct = f"{r['pct_of_bound']:.1f}%" if "pct_of_bound" in r else ""
+        if costs:
+            pct = f"{r['gap_pct']:+.3f}%" if "gap_pct" in r else ""
         vs = ""
         if "vs_reference" in r:
             v = r["vs_reference"]
@@ -533,9 +556,14 @@ def table_markdown(
                 f"(+{r['compile_s']:.0f} s compile)"
             )
         name = r["policy"] if r["policy"] == r["algo"] else f"{r['policy']} ({r['algo']})"
-        lines.append(
-            f"| {name} | {r['kind']} | {_ci(r['eval'])} | {across} | {pct} | {vs} | {train} |"
-        )
+        mean = _ci(r["average_cost"], 4) if costs else _ci(r["eval"])
+        lines.append(f"| {name} | {r['kind']} | {mean} | {across} | {pct} | {vs} | {train} |")
+    if costs:
+        lines += [
+            "",
+            "Mean over seeds and the paired differences are in episode returns (minus the cost "
+            "of every period of an episode; higher is better).",
+        ]
     if paired:
         lines += [
             "",
@@ -579,6 +607,10 @@ CSV_COLUMNS = (
     "seed_ci95_lo",
     "seed_ci95_hi",
     "pct_of_bound",
+    "average_cost",
+    "average_cost_ci95_lo",
+    "average_cost_ci95_hi",
+    "gap_pct",
     "vs_reference",
     "vs_reference_mean",
     "vs_reference_lo",
@@ -602,6 +634,10 @@ def table_csv_rows(table: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row["seed_mean_std"] = a["std"]
             row["seed_ci95_lo"], row["seed_ci95_hi"] = a["ci95"]
         row["pct_of_bound"] = r.get("pct_of_bound", "")
+        if "average_cost" in r:
+            row["average_cost"] = r["average_cost"]["mean"]
+            row["average_cost_ci95_lo"], row["average_cost_ci95_hi"] = r["average_cost"]["ci95"]
+            row["gap_pct"] = r.get("gap_pct", "")
         if "vs_reference" in r:
             v = r["vs_reference"]
             row["vs_reference"] = v["reference"]

@@ -22,6 +22,7 @@ pair results whose ``crn`` differ.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -269,6 +270,14 @@ def crn_name(
     kind = "batched params" if batched else "shared params"
     problem = base.env_fingerprint(env, params, include_observation=False)
     return f"key={data.tolist()} episodes={num_episodes} periods={num_steps} {kind} env={problem}"
+
+
+def crn_periods(crn: str) -> int:
+    """The periods per episode an evaluation named by ``crn_name`` ran."""
+    found = re.search(r"\bperiods=(\d+)\b", crn)
+    if found is None:
+        raise ValueError(f"no periods in the evaluation's name {crn!r}")
+    return int(found.group(1))
 
 
 def evaluate(

@@ -58,6 +58,33 @@ def test_results_table_from_runs_with_known_answers():
     assert "across_seeds" not in rows["oracle"]
 
 
+def test_cost_per_period_table_gives_costs_and_gaps_to_the_optimum():
+    """A cost family over 10-period episodes: the optimum costs 4.0 a period on every path,
+    base-stock 4.4 and the learner 4.1 (returns are minus the cost of 10 periods)."""
+    paths = np.zeros(20)
+    entries = [
+        compare.Entry("optimal", "optimum", (paths - 40.0)[None], {"policy": "optimal"}),
+        compare.Entry("base_stock", "baseline", (paths - 44.0)[None], {"policy": "base_stock"}),
+        compare.Entry(
+            "ppo",
+            "learner",
+            (paths - 41.0)[None].repeat(2, 0),
+            {"algo": "ppo", "total_steps": 100, "train_s": 1.0, "compile_s": 1.0},
+        ),
+    ]
+    table = compare.results_table(entries, "base_stock", "optimal", periods=10)
+    rows = {r["policy"]: r for r in table}
+    assert rows["ppo"]["average_cost"]["mean"] == pytest.approx(4.1)
+    assert rows["ppo"]["gap_pct"] == pytest.approx(2.5)  # (4.1 - 4.0) / 4.0
+    assert rows["base_stock"]["gap_pct"] == pytest.approx(10.0)
+    assert rows["optimal"]["gap_pct"] == pytest.approx(0.0)
+    assert not any("pct_of_bound" in r for r in table)
+    assert rows["ppo"]["vs_reference"]["mean"] == pytest.approx(3.0)  # in episode returns
+    text = compare.table_markdown(table, None)
+    assert "| gap to optimum |" in text and "| +2.500% |" in text
+    assert "4.1000 (4.1000 to 4.1000)" in text
+
+
 def test_paired_matrix_differences_every_learner_with_every_baseline():
     entries = _entries(np.random.default_rng(3))
     _, ref, learner = (e.returns for e in entries)

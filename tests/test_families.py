@@ -131,8 +131,13 @@ def test_a_tiny_compare_runs_with_the_family_s_roles_and_figures(family_name, tm
     spec = family.compare
     assert rows[spec.bound]["kind"] == spec.bound_kind
     assert rows["ppo"]["vs_reference"]["reference"] == spec.reference
-    # The bound row is 100% of itself, and the oracle/optimum is above every other row.
-    assert rows[spec.bound]["pct_of_bound"] == pytest.approx(100.0)
+    # The bound row is 100% of itself (a cost family: 0% above itself, every other row at or
+    # above it), and the oracle/optimum is above every other row.
+    if spec.cost_per_period:
+        assert rows[spec.bound]["gap_pct"] == pytest.approx(0.0, abs=1e-9)
+        assert all(r["gap_pct"] >= -1e-6 for r in rows.values())
+    else:
+        assert rows[spec.bound]["pct_of_bound"] == pytest.approx(100.0)
     assert all(r["eval"]["mean"] <= rows[spec.bound]["eval"]["mean"] + 1e-6 for r in rows.values())
     for name in ("results.md", "results.csv"):
         assert (out / name).stat().st_size > 0, name

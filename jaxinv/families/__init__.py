@@ -36,12 +36,16 @@ class CompareSpec:
 
     ``reference``: the baseline every row is paired against; ``bound``: the row others are a
     percentage of, an upper ``"bound"`` on every policy or the exact ``"optimum"``.
+    ``cost_per_period``: the reward is minus a cost and the problem is the long-run average
+    cost, so the table shows each policy's average cost per period (minus its return over the
+    periods evaluated) and its gap to the bound in %, in place of "% of bound".
     """
 
     baselines: tuple[str, ...]
     reference: str
     bound: str | None = None
     bound_kind: str = "bound"
+    cost_per_period: bool = False
 
 
 @dataclass(frozen=True)

@@ -286,6 +286,7 @@ FAMILY = Family(
         reference="base_stock",
         bound="optimal",
         bound_kind="optimum",
+        cost_per_period=True,
     ),
     display={
         "base_stock": "base-stock",
