@@ -191,14 +191,15 @@ class Progress:
         if done * LOG_CHUNKS // total <= (done - n) * LOG_CHUNKS // total:
             return
         finite = np.asarray(returns)[np.isfinite(returns)]
-        ret = float(np.mean(finite)) if finite.size else float("nan")
+        # No episode ended in this chunk (episodes longer than a chunk): say so, not "nan".
+        ret = f"{float(np.mean(finite)):9.2f}" if finite.size else f"{'(none)':>9s}"
         width = 24
         filled = int(width * done / total)
         bar = "#" * filled + "." * (width - filled)
         steps = done * self.steps * self.runs
         line = (
             f"\r{self.label}[{bar}] {100 * done / total:5.1f}%  {steps / 1e6:7.2f}M steps  "
-            f"return {ret:9.2f}  {steps / max(elapsed, 1e-9) / 1e3:7.1f}k steps/s  "
+            f"return {ret}  {steps / max(elapsed, 1e-9) / 1e3:7.1f}k steps/s  "
             f"{elapsed:6.1f}s"
         )
         tty = sys.stderr.isatty()

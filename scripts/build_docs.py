@@ -32,11 +32,12 @@ BENCH = ROOT / "benchmarks" / "results"
 # LostSales-v0 joins once its comparison is published to docs/results/LostSales-v0/ (then add
 # it here and to FAMILY_NOTE); a row from another results file needs its own row builder,
 # whose last cell links that file (tests/test_docs.py looks the row's figures up there).
-HEADLINE = ("InvManagement-v1", "InvManagement-v0", "RetailStore-v0")
+HEADLINE = ("InvManagement-v1", "InvManagement-v0", "RetailStore-v0", "LostSales-v0")
 FAMILY_NOTE = {
     "InvManagement-v1": "serial chain, lost sales",
     "InvManagement-v0": "serial chain, backlog",
     "RetailStore-v0": "one store, lost sales",
+    "LostSales-v0": "Zipkin's lost-sales system, L = 2, p = 4",
 }
 
 BLOCK = re.compile(
@@ -104,6 +105,11 @@ def steps(x: float) -> str:
 # -- the headline table ----------------------------------------------------------------------
 
 
+def cost(row: dict) -> str:
+    """A cost family's row: its average cost per period, as compare's results.md prints it."""
+    return f"{row['average_cost']['mean']:,.4f}"
+
+
 def headline_row(name: str) -> str:
     s = summary(name)
     rows = s["table"]
@@ -117,14 +123,17 @@ def headline_row(name: str) -> str:
         for p in s["paired"]
         if p["learner"] == best["policy"] and p["baseline"] == best_base["policy"]
     )
-    bound = ", ".join(f"{r['policy']} {num(r['eval']['mean'])} ({r['kind']})" for r in bounds)
-    learner = f"{best['policy']} {num(best['eval']['mean'])}"
-    if bounds:
+    figure = cost if "average_cost" in best else lambda r: num(r["eval"]["mean"])
+    bound = ", ".join(f"{r['policy']} {figure(r)} ({r['kind']})" for r in bounds)
+    learner = f"{best['policy']} {figure(best)}"
+    if bounds and "gap_pct" in best:  # a cost family: the gap to the optimum's average cost
+        learner += f" ({best['gap_pct']:+.3f}% above {bounds[0]['policy']})"
+    elif bounds:
         learner += f" ({best['pct_of_bound']:.1f}% of {bounds[0]['policy']})"
     cells = [
         f"[{name}](docs/comparisons.md#{name.lower()})"
         + (f" ({FAMILY_NOTE[name]})" if name in FAMILY_NOTE else ""),
-        f"{best_base['policy']} {num(best_base['eval']['mean'])}",
+        f"{best_base['policy']} {figure(best_base)}",
         bound or "–",
         learner,
         f"{signed(pair['mean'])} ({ci(pair['ci95'], signed)})",
@@ -148,8 +157,9 @@ def headline() -> str:
         *(headline_row(n) for n in HEADLINE),
         "",
         f"Mean discounted return (InvManagement) or yearly profit (RetailStore) over the "
-        f"comparison's evaluation paths. One `jaxinv compare` per row (its command is in "
-        f"docs/comparisons.md), run on "
+        f"comparison's evaluation paths; for LostSales the average cost per period (lower is "
+        f"better) and the paired difference in minus the cost of an episode's 1,000 periods. "
+        f"One `jaxinv compare` per row (its command is in docs/comparisons.md), run on "
         f"{' / '.join(f'{c}-core' for c in cores)} {' / '.join(machines)} (CPU only) on "
         f"{', '.join(dates)}.",
     ]

@@ -6,7 +6,7 @@
 # scripts/build_docs.py then rewrites the tables of README.md and docs/ from those files.
 #
 #   bash scripts/reproduce_results.sh            # everything: about 3 hours on a 2-core CPU
-#   bash scripts/reproduce_results.sh retail     # one of: quick v1 v0 full retail lambda sweep bench
+#   bash scripts/reproduce_results.sh retail     # one of: quick v1 v0 full retail lost_sales lambda sweep bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JAXINV=${JAXINV:-.venv/bin/jaxinv}
@@ -42,6 +42,10 @@ fi
 if want retail; then
   run "$JAXINV" compare --env RetailStore-v0 --algos dqn,ppo,a2c --out runs/compare_retail
   run "$PYTHON" scripts/publish_compare.py runs/compare_retail docs/results/RetailStore-v0
+fi
+if want lost_sales; then
+  run "$JAXINV" compare --env LostSales-v0 --out runs/compare_lost_sales
+  run "$PYTHON" scripts/publish_compare.py runs/compare_lost_sales docs/results/LostSales-v0
 fi
 if want lambda; then
   # The sweeps behind GAE lambda 1 on InvManagement (docs/tuning.md; not committed);
