@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxinv
-from jaxinv import agents, distributed, families, plots, runs
+from jaxinv import agents, distributed, families, faults, plots, runs
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.agents import base
 
@@ -313,6 +313,7 @@ def train_chunks(
         rows += chunk_rows(metrics, done, steps_per_update, elapsed)
         last_return = chunk_returns(metrics)
         done += n
+        faults.kill_point("chunk")  # the fault tests' crash between chunks (jaxinv.faults)
         if checkpoint is not None and (
             done == num_updates or (every is not None and done % every == 0)
         ):
@@ -435,7 +436,7 @@ def train_run(
 
     The whole training state is saved every ``checkpoint_every`` updates (rounded up to whole
     chunks; None: about a tenth of the run) and at the end; ``checkpoints=False`` saves it at
-    the end only (what ``compare`` wants: no replay buffers written ten times). ``on_chunk(
+    the end only (nothing to resume from a kill before then). ``on_chunk(
     updates_done)`` is called after each chunk and its checkpoint. ``resume`` (see
     ``resume_run``) continues a saved state; a fresh run first deletes any training state and
     summary left in ``out``.
