@@ -33,7 +33,7 @@ from jaxinv import cli, runs, sweep, training
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = "InvManagement-v1"
-RANDOM = random.Random(17)  # the seeded kill points
+SEED = 17  # of the random kill points: random.Random(f"{SEED} {command}")
 # 50 updates of 20 env steps in chunks of one, a state every 10 updates.
 TRAIN = [
     "train", "--env", ENV, "--algo", "ppo", "--seeds", "2", "--episodes", "4",
@@ -57,10 +57,18 @@ COMPARE = [
 ]  # fmt: skip
 
 
-def killed(argv: list[str], fault: str) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    """A compilation cache the killed subprocesses share (never the user's): the second one
+    loads the programs the first compiled."""
+    return tmp_path_factory.mktemp("jax_cache")
+
+
+def killed(argv: list[str], fault: str, cache: Path) -> subprocess.CompletedProcess:
     """Run ``jaxinv ARGV`` in a subprocess that SIGKILLs itself at ``fault`` (``POINT:N``);
     fails unless it died of that SIGKILL."""
     env = {**os.environ, "JAXINV_FAULT": fault, "PYTHONPATH": str(ROOT)}
+    env["JAXINV_COMPILATION_CACHE"] = str(cache)
     done = subprocess.run(
         [sys.executable, "-m", "jaxinv.cli", *argv, "--quiet"],
         env=env,
@@ -97,19 +105,19 @@ def assert_same_state(a: Path, b: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def train_runs(tmp_path_factory):
+def train_runs(tmp_path_factory, cache):
     """``(reference, resumed, kill_at)``: an uninterrupted run; the same run SIGKILLed after
     chunk ``kill_at`` (seeded random, not on a checkpoint), resumed and SIGKILLed again half-way
     through writing its first new state, then resumed to the end."""
     base = tmp_path_factory.mktemp("train")
     reference, run = base / "reference", base / "run"
     quiet_main([*TRAIN, "--out", str(reference)])
-    kill_at = RANDOM.choice([k for k in range(11, 50) if k % 10])
-    killed([*TRAIN, "--out", str(run)], f"chunk:{kill_at}")
+    kill_at = random.Random(f"{SEED} train").choice([k for k in range(11, 50) if k % 10])
+    killed([*TRAIN, "--out", str(run)], f"chunk:{kill_at}", cache)
     saved = training.read_saved_state(run)
     assert saved.progress["updates"] == kill_at // 10 * 10  # the last checkpoint before it
     assert not (run / runs.SUMMARY).exists() and (run / runs.LOCK).exists()
-    killed(["train", "--resume", str(run)], "state-write:1")
+    killed(["train", "--resume", str(run)], "state-write:1", cache)
     tmp = run / (runs.STATE + ".tmp")
     assert 0 < tmp.stat().st_size < saved.path.stat().st_size  # half a state, left behind
     assert training.read_saved_state(run).progress["updates"] == saved.progress["updates"]
@@ -139,16 +147,17 @@ def test_train_killed_twice_then_resumed_is_bitwise_the_uninterrupted_run(train_
 
 
 @pytest.fixture(scope="module")
-def sweep_runs(tmp_path_factory):
+def sweep_runs(tmp_path_factory, cache):
     """``(reference, resumed)``: an uninterrupted sweep; the same sweep SIGKILLed in a seeded
     random chunk of its second group, resumed and SIGKILLed again once that group's run
     directories were written but before ``groups.json`` listed it, then resumed to the end."""
     base = tmp_path_factory.mktemp("sweep")
     reference, out = base / "reference", base / "sweep"
     quiet_main([*SWEEP, "--out", str(reference)])
-    killed([*SWEEP, "--out", str(out)], f"chunk:{RANDOM.randint(21, 30)}")  # group 1: 20 chunks
+    kill_at = random.Random(f"{SEED} sweep").randint(21, 30)  # the first group has 20 chunks
+    killed([*SWEEP, "--out", str(out)], f"chunk:{kill_at}", cache)
     assert len(json.loads((out / sweep.GROUPS).read_text())["groups"]) == 1
-    killed(["sweep", "--resume", str(out)], "group:1")
+    killed(["sweep", "--resume", str(out)], "group:1", cache)
     second = json.loads((reference / sweep.GROUPS).read_text())["groups"][1]["configurations"]
     assert all((out / "runs" / f"c{c}" / runs.SUMMARY).exists() for c in second)
     assert len(json.loads((out / sweep.GROUPS).read_text())["groups"]) == 1  # not listed yet
@@ -176,14 +185,14 @@ def test_sweep_killed_twice_then_resumed_matches_the_uninterrupted_sweep(sweep_r
 
 
 @pytest.fixture(scope="module")
-def compare_runs(tmp_path_factory):
+def compare_runs(tmp_path_factory, cache):
     """``(reference, resumed, kill_at)``: an uninterrupted comparison; the same comparison
     SIGKILLed after chunk ``kill_at`` (seeded random) of its learner, then resumed."""
     base = tmp_path_factory.mktemp("compare")
     reference, out = base / "reference", base / "cmp"
     quiet_main([*COMPARE, "--out", str(reference)])
-    kill_at = RANDOM.choice([k for k in range(5, 40) if k % 4])
-    killed([*COMPARE, "--out", str(out)], f"chunk:{kill_at}")
+    kill_at = random.Random(f"{SEED} compare").choice([k for k in range(5, 40) if k % 4])
+    killed([*COMPARE, "--out", str(out)], f"chunk:{kill_at}", cache)
     assert (out / "constant" / runs.SUMMARY).exists() and not (out / runs.SUMMARY).exists()
     assert training.read_saved_state(out / "ppo").progress["updates"] == kill_at // 4 * 4
     quiet_main(["compare", "--resume", str(out)])
