@@ -107,7 +107,8 @@ def make_init(init: Callable[[Any], Any]) -> Callable[[Any], Any]:
     one run's input after another (``lax.map``), all in one compiled call.
 
     Not ``vmap``: on this CPU backend (jaxlib 0.10.2) a vmapped init of 16 or more PPO runs
-    (env reset feeding the orthogonal initialiser) hung for good, while 8 or 12 did not.
+    hangs for good, while 8 or 12 do not: six vmapped orthogonal initialisers in one program
+    are enough (``scripts/repro_init_hang.py``; docs/scale-out.md, known issue).
     Sequential init is cheap (once per run) and gives each run the state an unbatched init
     gives it."""
     return jax.jit(lambda inputs: jax.lax.map(init, inputs))

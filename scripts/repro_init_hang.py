@@ -7,6 +7,11 @@ Cases:
 - ``vmap_ppo_init``: ``jit(vmap(learner.init))`` of 16 and 32 PPO seeds on InvManagement-v1,
   then ``block_until_ready`` (what ``training.make_init`` avoids with ``lax.map``);
 - ``vmap_orthogonal``: ``jit(vmap(flax orthogonal init))`` of 64 (64, 64) matrices;
+- ``vmap_orthogonal_six``: ``jit(vmap(f))`` over 16 keys, where ``f`` draws flax's
+  orthogonal init for the six kernels of the default PPO network on InvManagement-v1
+  ((33, 64), (64, 64), (33, 64), (64, 64), (64, 303), (64, 1)): JAX and flax only;
+- ``vmap_orthogonal_four``: the first four of them; ``vmap_qr_six``: ``jnp.linalg.qr`` of
+  normal matrices of the six (transposed) shapes, without flax;
 - ``shard_map_orthogonal``: the same inside a ``shard_map`` over 2 host devices
   (``--xla_force_host_platform_device_count=2``; what ``benchmarks/train_throughput.py``
   avoids by initialising on one device and then splitting);
@@ -15,11 +20,14 @@ Cases:
   after another, ``lax.map``) of 32 PPO seeds on one device, then placed over the 2 devices
   (``tests/test_init_hang.py`` runs it under a timeout).
 
-Measured on a 2-core Intel Xeon, JAX 0.10.2, CPU backend (2026-12-02): ``vmap_ppo_init``
-and ``shard_map_ppo_init`` hang (no result in 60 s), ``vmap_orthogonal`` and
-``shard_map_orthogonal`` finish in about 3 s, ``sequential_then_placed`` in 5-25 s. So the
-orthogonal initialiser's QR alone, vmapped or inside a ``shard_map``, does not hang; the
-vmapped init of the whole PPO training state (env reset feeding the initialisers) does.
+Measured on a 2-core Intel Xeon, JAX 0.10.2, flax 0.12.8, CPU backend (2026-12-02):
+``vmap_ppo_init``, ``shard_map_ppo_init`` and ``vmap_orthogonal_six`` hang (no result in
+60 s; they compile in seconds and hang running); ``vmap_orthogonal``,
+``vmap_orthogonal_four``, ``vmap_qr_six``, ``shard_map_orthogonal`` finish in 3-6 s,
+``sequential_then_placed`` in 5-25 s. The same vmapped PPO init of 8 or 12 seeds finishes;
+single-threaded XLA (``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``)
+still hangs. So: not ``shard_map``, not the env reset and not one QR, but several vmapped
+orthogonal initialisers in one program, past some batch size. Cause inside XLA not found.
 """
 
 from __future__ import annotations
@@ -32,11 +40,16 @@ import time
 CASES = (
     "vmap_ppo_init",
     "vmap_orthogonal",
+    "vmap_orthogonal_four",
+    "vmap_orthogonal_six",
+    "vmap_qr_six",
     "shard_map_orthogonal",
     "shard_map_ppo_init",
     "sequential_then_placed",
 )
 TIMEOUT_S = 60
+# The kernels of the default PPO network on InvManagement-v1 (33 observations, 303 logits).
+PPO_KERNELS = [(33, 64), (64, 64), (33, 64), (64, 64), (64, 303), (64, 1)]
 
 
 def _ppo_learner():
@@ -55,7 +68,21 @@ def run_case(case: str) -> None:
     def orthogonal(key):
         return nn.initializers.orthogonal()(key, (64, 64), jnp.float32)
 
-    if case == "vmap_ppo_init":
+    def kernels(shapes, init):
+        def f(key):
+            keys = jax.random.split(key, len(shapes))
+            return [init(k, shape) for k, shape in zip(keys, shapes, strict=True)]
+
+        keys = jax.random.split(jax.random.PRNGKey(0), 16)
+        jax.block_until_ready(jax.jit(jax.vmap(f))(keys))
+
+    if case in ("vmap_orthogonal_six", "vmap_orthogonal_four"):
+        shapes = PPO_KERNELS if case.endswith("six") else PPO_KERNELS[:4]
+        kernels(shapes, lambda k, shape: nn.initializers.orthogonal()(k, shape, jnp.float32))
+    elif case == "vmap_qr_six":
+        shapes = [shape[::-1] for shape in PPO_KERNELS]
+        kernels(shapes, lambda k, shape: jnp.linalg.qr(jax.random.normal(k, shape))[0])
+    elif case == "vmap_ppo_init":
         learner = _ppo_learner()
         for n in (16, 32):
             keys = jax.random.split(jax.random.PRNGKey(0), n)
