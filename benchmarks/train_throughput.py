@@ -45,8 +45,9 @@ def measure(learner: base.Learner, seeds: int, devices: list, updates: int, repe
     start = time.perf_counter()
     state = training.init_seeds(learner, jax.device_put(keys, devices[0]))
     if len(devices) > 1:
-        # Initialised on one device, then split: the orthogonal initialiser's QR inside a
-        # multi-device shard_map hung on the CPU backend (JAX 0.10.2).
+        # Initialised on one device (one seed after another), then split: a vmapped PPO
+        # init, alone or inside a shard_map, hangs on the CPU backend (JAX 0.10.2;
+        # scripts/repro_init_hang.py; the orthogonal initialiser alone does not).
         mesh = jax.sharding.Mesh(devices, ("seeds",))
         spec = PartitionSpec("seeds")
         chunk = jax.shard_map(chunk, mesh=mesh, in_specs=spec, out_specs=spec, check_vma=False)

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 import jaxinv
-from jaxinv import agents, baselines, families, plots, runs, training
+from jaxinv import agents, baselines, families, faults, plots, runs, training
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.envs.validate import suggest
 
@@ -150,8 +150,10 @@ def compare_run(
     ``resume``: continue the comparison in ``out`` (its config.json must say the same
     settings; ``ValueError`` names each difference): baselines and learners whose run
     directories are complete are read back, not run again (a baseline is fitted again where
-    the family's figures draw it); a learner whose training finished but whose evaluation
-    did not is evaluated; any other is trained afresh (learners save their final state only).
+    the family's figures draw it); a learner with a saved training state goes on from it
+    (``training.resume_run``: learners save their state as ``jaxinv train`` does, about ten
+    times a run, so a kill loses at most the chunks since the last one), ending with the
+    uninterrupted learner's bits; a learner killed before its first state trains afresh.
     Every evaluation is what the uninterrupted comparison computes; times are this session's.
     """
     start = time.perf_counter()
@@ -185,6 +187,7 @@ def compare_run(
             print(f"baseline {name} ...", flush=True)
         run = baselines.evaluate_baseline(env_id, name, options, episodes=episodes)
         baselines.write_baseline(out / name, run)
+        faults.kill_point("policy")  # the fault tests' crash between policies (jaxinv.faults)
         fitted[name] = (run.policy, run.env, run.params)
         entries.append(Entry(name, kind, run.returns[None], run.summary))
         if progress:
@@ -198,7 +201,7 @@ def compare_run(
             continue
         if progress:
             print(f"{label} ({algo}, {seeds} seeds) ...", flush=True)
-        if resume and (out / label / runs.STATE).exists():  # trained; evaluation cut short
+        if resume and has_state(out / label):  # a saved state: go on from it
             summary = training.resume_run(out / label, progress=progress)
         else:
             summary = training.train_run(
@@ -211,9 +214,9 @@ def compare_run(
                 episodes=episodes,
                 progress=progress,
                 command="compare",
-                checkpoints=False,  # the final state only (no replay buffers written ten times)
             )
         returns = np.load(out / label / "eval_returns.npy")
+        faults.kill_point("policy")
         entries.append(Entry(label, "learner", returns, summary))
 
     summary = {
@@ -237,6 +240,12 @@ def compare_run(
     summary["figures"] = [path.name for path in drawn]
     summary["wall_s"] = time.perf_counter() - start  # the figures included
     return write_results(out, summary, entries)
+
+
+def has_state(run_dir: Path) -> bool:
+    """Whether a learner's directory holds a training state to resume (complete or not:
+    ``training.resume_run`` falls back to the previous one, or names both files)."""
+    return any((run_dir / name).exists() for name in (runs.STATE, runs.STATE_PREV))
 
 
 def check_same_settings(out: Path, asked: dict[str, Any]) -> None:

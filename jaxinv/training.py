@@ -42,7 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import jaxinv
-from jaxinv import agents, distributed, families, plots, runs
+from jaxinv import agents, distributed, families, faults, plots, runs
 from jaxinv import evaluate as evaluate_lib
 from jaxinv.agents import base
 
@@ -107,7 +107,8 @@ def make_init(init: Callable[[Any], Any]) -> Callable[[Any], Any]:
     one run's input after another (``lax.map``), all in one compiled call.
 
     Not ``vmap``: on this CPU backend (jaxlib 0.10.2) a vmapped init of 16 or more PPO runs
-    (env reset feeding the orthogonal initialiser) hung for good, while 8 or 12 did not.
+    hangs for good, while 8 or 12 do not: six vmapped orthogonal initialisers in one program
+    are enough (``scripts/repro_init_hang.py``; docs/scale-out.md, known issue).
     Sequential init is cheap (once per run) and gives each run the state an unbatched init
     gives it."""
     return jax.jit(lambda inputs: jax.lax.map(init, inputs))
@@ -314,6 +315,7 @@ def train_chunks(
         rows += chunk_rows(metrics, done, steps_per_update, elapsed)
         last_return = chunk_returns(metrics)
         done += n
+        faults.kill_point("chunk")  # the fault tests' crash between chunks (jaxinv.faults)
         if checkpoint is not None and (
             done == num_updates or (every is not None and done % every == 0)
         ):
@@ -436,7 +438,7 @@ def train_run(
 
     The whole training state is saved every ``checkpoint_every`` updates (rounded up to whole
     chunks; None: about a tenth of the run) and at the end; ``checkpoints=False`` saves it at
-    the end only (what ``compare`` wants: no replay buffers written ten times). ``on_chunk(
+    the end only (nothing to resume from a kill before then). ``on_chunk(
     updates_done)`` is called after each chunk and its checkpoint. ``resume`` (see
     ``resume_run``) continues a saved state; a fresh run first deletes any training state and
     summary left in ``out``.

@@ -343,8 +343,8 @@ def test_a_prime_update_count_runs_in_about_log_chunks_and_resumes_bitwise(tmp_p
 
 
 def test_checkpoints_false_saves_the_final_state_only(tmp_path):
-    """``train_run(checkpoints=False)`` (what ``compare`` uses) writes no training state
-    until the end, then the final one, which a resume recognises as finished training."""
+    """``train_run(checkpoints=False)`` writes no training state until the end, then the
+    final one, which a resume recognises as finished training."""
     config = {**CONFIGS["ppo"], "total_steps": 8 * 20, "update_epochs": 1}
     seen = []
 
