@@ -504,6 +504,33 @@ def lost_sales_grid() -> str:
     return "\n".join(lines)
 
 
+def dynaplex_lost_sales() -> str:
+    d = load(BENCH / "dynaplex_lost_sales.json")
+    lines = [
+        "| cell (Poisson mean 5, h = 1) | jaxinv optimum | wall | states | DynaPlex optimum "
+        "| wall | DynaPlex wall / jaxinv's |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in d["rows"]:
+        ours, theirs = r["jaxinv"], r["dynaplex"]
+        if "cost" in theirs:
+            them = f"{theirs['cost']:.6f} | {theirs['wall_s']:.1f} s | "
+            them += f"{r['dynaplex_over_jaxinv_wall']:.1f}x"
+        else:
+            them = f"not finished | > {theirs['timeout_s']:.0f} s | "
+        lines.append(
+            f"| L = {r['lead_time']}, p = {r['lost_sale_cost']:g} | {ours['cost']:.6f} "
+            f"| {ours['wall_s']:.1f} s | {ours['states']:,} | {them} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Each wall from a fresh start of that solver on that cell (jaxinv's includes JAX's "
+        f"compilation). {machine(d['machine'])}; {load_note(d)}; "
+        f"`benchmarks/results/dynaplex_lost_sales.json`."
+    )
+    return "\n".join(lines)
+
+
 BUILDERS: dict[str, Callable[[], str]] = {
     "headline": headline,
     "full-observation": full_observation,
@@ -515,6 +542,7 @@ BUILDERS: dict[str, Callable[[], str]] = {
     "against-revision": against_revision,
     "sb3-bridge": sb3_bridge,
     "lost-sales-grid": lost_sales_grid,
+    "dynaplex-lost-sales": dynaplex_lost_sales,
 }
 
 
